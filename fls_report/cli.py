@@ -1,0 +1,103 @@
+"""The ``fls-report`` command (outputs.md §2).
+
+Exit status: 0 success; 1 some reports failed; 2 an input or parameters error, reported as plain
+lines naming the file, column, key or value at fault, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from fls_report import __version__
+from fls_report.errors import InputError
+
+EXIT_OK, EXIT_REPORTS_FAILED, EXIT_INPUT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fls-report",
+        description="Turn an FLS-DB patient-level extract into the audit's tables and reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"fls-report {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    synth = commands.add_parser("synth", help="write a deterministic synthetic extract and services file")
+    synth.add_argument("--out", default="data/synthetic", help="folder to write to (default: %(default)s)")
+    synth.add_argument("--services", type=int, default=38, help="number of services (default: %(default)s)")
+    synth.add_argument("--patients", type=int, default=18356, help="number of data rows (default: %(default)s)")
+    synth.add_argument("--year", type=int, default=2016, help="year of the fractures (default: %(default)s)")
+    synth.add_argument("--seed", type=int, default=2016, help="random seed (default: %(default)s)")
+
+    for name, text in (
+        ("validate", "read and validate the inputs, write the data-quality tables"),
+        ("compute", "validate, then write the KPI and statistics tables"),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("params", help="parameters file (params/*.yml)")
+    return parser
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _summary(validated, seconds: float) -> str:
+    counts = validated.counts()
+    return (
+        f"rows read {counts['read']:,}: included {counts['included']:,}, "
+        f"excluded {counts['excluded']:,}, rejected {counts['rejected']:,}; "
+        f"{len(validated.issues):,} field issues; {len(validated.services.codes)} services "
+        f"({seconds:.1f} s)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except InputError as exc:
+        _say(f"fls-report: error: {exc}")
+        return EXIT_INPUT_ERROR
+    except KeyboardInterrupt:
+        _say("fls-report: interrupted")
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.command == "synth":
+        from fls_report.synth import write_synthetic
+
+        for name in ("services", "patients"):
+            if getattr(args, name) < 1:
+                raise InputError(f"--{name} must be at least 1, got {getattr(args, name)}")
+        extract, services = write_synthetic(
+            Path(args.out), services=args.services, patients=args.patients, year=args.year, seed=args.seed
+        )
+        print(extract)
+        print(services)
+        return EXIT_OK
+
+    from fls_report.params import load_params
+    from fls_report.pipeline import Outputs, run_compute, run_validate
+
+    params = load_params(args.params)
+    _say(f"fls-report {args.command}: {params.title} ({params.period_start} to {params.period_end})")
+    if args.command == "validate":
+        validated = run_validate(params)
+    else:
+        validated, _ = run_compute(params)
+    for note in validated.warnings:
+        _say(f"warning: {note}")
+    _say(_summary(validated, time.perf_counter() - started))
+    print(Outputs(params.output).tables)
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

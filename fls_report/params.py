@@ -1,0 +1,262 @@
+"""Load a run's parameters file strictly into a frozen dataclass (outputs.md §1).
+
+Every default lives here, once. Unknown, duplicate and missing keys, bad dates, wrong types and
+inconsistent periods are :class:`~fls_report.errors.InputError` messages naming the file and key.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import os
+import re
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fls_report.errors import InputError
+
+
+@dataclass(frozen=True)
+class KpiParams:
+    """Numbers in the KPI definitions that an audit may change (kpis.md, *(param)* marks)."""
+
+    assessment_days: int = 90
+    dxa_days: int = 90
+    due_16wk_days: int = 112
+    due_52wk_days: int = 392
+    followup_16wk_window_days: tuple[int, int] = (84, 112)
+    completeness_threshold_pct: float = 20.0
+    completeness_max_fields: int = 5
+    low_numbers_below: int = 10
+
+
+@dataclass(frozen=True)
+class DisclosureParams:
+    """Disclosure control for patient-characteristic counts (statistics.md §5)."""
+
+    threshold: int = 8
+    base: int = 5
+
+
+@dataclass(frozen=True)
+class Params:
+    """One report run, as described by a ``params/*.yml`` file.
+
+    Paths are absolute, resolved against the folder of the parameters file.
+    """
+
+    source: Path
+    title: str
+    period_start: dt.date
+    period_end: dt.date
+    data_cutoff: dt.date
+    extract: Path
+    services: Path
+    output: Path
+    kpi: KpiParams = field(default_factory=KpiParams)
+    disclosure: DisclosureParams = field(default_factory=DisclosureParams)
+    compare_with: Path | None = None
+
+    @property
+    def months_in_period(self) -> int:
+        """Whole calendar months from ``period_start`` to ``period_end`` inclusive."""
+        return (
+            (self.period_end.year - self.period_start.year) * 12
+            + self.period_end.month
+            - self.period_start.month
+            + 1
+        )
+
+    @property
+    def months(self) -> list[str]:
+        """Every month of the audit period as ``YYYY-MM``, in order."""
+        year, month = self.period_start.year, self.period_start.month
+        out = []
+        for _ in range(self.months_in_period):
+            out.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        """The parameters as loaded, as plain JSON-friendly values (for the manifest).
+
+        Paths are given relative to the folder of the parameters file, as they are written there,
+        so the same run from another checkout records the same values.
+        """
+        def plain(value: Any) -> Any:
+            if isinstance(value, Path):
+                return os.path.relpath(value, self.source.parent)
+            if isinstance(value, dt.date):
+                return str(value)
+            if isinstance(value, tuple):
+                return list(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        return {k: plain(v) for k, v in dataclasses.asdict(self).items() if k != "source"}
+
+
+_REQUIRED = ("title", "period_start", "period_end", "data_cutoff", "extract", "services", "output")
+_OPTIONAL = ("kpi", "disclosure", "compare_with")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise InputError(
+                f"{loader.name}: duplicate key '{key}' (line {key_node.start_mark.line + 1})"
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and check a parameters file.
+
+    Parameters
+    ----------
+    path
+        The YAML file. Relative paths inside it are resolved against its folder.
+
+    Returns
+    -------
+    Params
+        The frozen parameters, with every default filled in.
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, invalid YAML, an unknown, duplicate or missing key, a
+        wrong type, an invalid date, or an inconsistent period; the message names file and key.
+    """
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{name}: parameters file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: cannot read parameters file ({exc.__class__.__name__})") from None
+    loader = _StrictLoader(text)
+    loader.name = name
+    try:
+        raw = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InputError(f"{name}: not valid YAML{where}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(raw, dict):
+        raise InputError(f"{name}: expected a mapping of keys to values at the top level")
+
+    _check_keys(name, "", raw, _REQUIRED, _OPTIONAL)
+    folder = path.resolve().parent
+    title = _text(name, "title", raw["title"])
+    period_start = _date(name, "period_start", raw["period_start"])
+    period_end = _date(name, "period_end", raw["period_end"])
+    data_cutoff = _date(name, "data_cutoff", raw["data_cutoff"])
+    if period_start.day != 1:
+        raise InputError(f"{name}: key 'period_start' must be the first day of a month, got {period_start}")
+    if period_end.day != calendar.monthrange(period_end.year, period_end.month)[1]:
+        raise InputError(f"{name}: key 'period_end' must be the last day of a month, got {period_end}")
+    if period_end < period_start:
+        raise InputError(f"{name}: key 'period_end' ({period_end}) is before 'period_start' ({period_start})")
+    if data_cutoff < period_end:
+        raise InputError(f"{name}: key 'data_cutoff' ({data_cutoff}) is before 'period_end' ({period_end})")
+
+    compare_with = raw.get("compare_with")
+    return Params(
+        source=path.resolve(),
+        title=title,
+        period_start=period_start,
+        period_end=period_end,
+        data_cutoff=data_cutoff,
+        extract=folder / _text(name, "extract", raw["extract"]),
+        services=folder / _text(name, "services", raw["services"]),
+        output=folder / _text(name, "output", raw["output"]),
+        kpi=_section(name, "kpi", raw.get("kpi"), KpiParams),
+        disclosure=_section(name, "disclosure", raw.get("disclosure"), DisclosureParams),
+        compare_with=None if compare_with is None else folder / _text(name, "compare_with", compare_with),
+    )
+
+
+def _check_keys(name: str, prefix: str, raw: dict, required, optional) -> None:
+    unknown = sorted(str(k) for k in raw if k not in required and k not in optional)
+    if unknown:
+        allowed = ", ".join(list(required) + list(optional))
+        raise InputError(
+            f"{name}: unknown key{'s' if len(unknown) > 1 else ''} "
+            + ", ".join(f"'{prefix}{k}'" for k in unknown)
+            + f" (allowed: {allowed})"
+        )
+    missing = [k for k in required if k not in raw]
+    if missing:
+        raise InputError(f"{name}: missing required key{'s' if len(missing) > 1 else ''} " + ", ".join(f"'{prefix}{k}'" for k in missing))
+
+
+def _text(name: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{name}: key '{key}' must be non-empty text, got {value!r}")
+    return value.strip()
+
+
+def _date(name: str, key: str, value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise InputError(f"{name}: key '{key}' must be a date (YYYY-MM-DD), got a date and time")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InputError(f"{name}: key '{key}' must be a valid date YYYY-MM-DD, got {value!r}")
+
+
+def _section(name: str, key: str, raw: Any, cls: type) -> Any:
+    """Build a nested parameters block (``kpi:``, ``disclosure:``) from its mapping."""
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise InputError(f"{name}: key '{key}' must be a mapping of keys to values")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _check_keys(name, f"{key}.", raw, (), tuple(fields))
+    values = {}
+    for sub, value in raw.items():
+        default = fields[sub].default
+        full = f"{key}.{sub}"
+        if isinstance(default, tuple):
+            if (
+                not isinstance(value, list)
+                or len(value) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+                or value[0] > value[1]
+            ):
+                raise InputError(f"{name}: key '{full}' must be two ascending whole numbers >= 0, got {value!r}")
+            values[sub] = (value[0], value[1])
+        elif isinstance(default, int):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InputError(f"{name}: key '{full}' must be a whole number >= 0, got {value!r}")
+            values[sub] = value
+        else:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 100:
+                raise InputError(f"{name}: key '{full}' must be a number from 0 to 100, got {value!r}")
+            values[sub] = value
+    if cls is DisclosureParams and values.get("base", 1) < 1:
+        raise InputError(f"{name}: key 'disclosure.base' must be at least 1")
+    return cls(**values)

@@ -1,0 +1,114 @@
+"""The stages end to end: validate, then compute, writing tables, restricted lists and manifest.
+
+Every input is read and checked before anything is written, so an input error (exit 2) leaves
+no tables behind. Writes are atomic (see :mod:`fls_report.io`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from fls_report import __version__, quality, tables
+from fls_report.io import sha256_file, write_text_atomic
+from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary
+from fls_report.params import Params
+from fls_report.validate import Validated, validate
+
+KEY_LIBRARIES = ("pandas", "numpy", "scipy", "statsmodels", "pandera", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where a run writes (outputs.md §3)."""
+
+    root: Path
+
+    @property
+    def tables(self) -> Path:
+        return self.root / "tables"
+
+    @property
+    def restricted(self) -> Path:
+        return self.root / "restricted"
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+
+def run_validate(params: Params) -> Validated:
+    """Validate the inputs and write the data-quality tables and the restricted lists."""
+    validated = validate(params)
+    out = Outputs(params.output)
+    codes = validated.services.codes
+    tables.write_table(quality.record_accounting(validated.row_states), out.tables / "record_accounting.csv")
+    tables.write_table(
+        quality.data_quality_fields(validated.records, codes, params), out.tables / "data_quality_fields.csv"
+    )
+    tables.write_table(quality.data_quality_issues(validated.issues), out.tables / "data_quality_issues.csv")
+    tables.write_table(validated.rejected, out.restricted / "rejected_records.csv")
+    tables.write_table(quality.record_issues(validated.issues), out.restricted / "record_issues.csv")
+    return validated
+
+
+def run_compute(params: Params) -> tuple[Validated, pd.DataFrame]:
+    """Validate, then write the KPI tables, the 80/50/80 tables and the manifest."""
+    validated = run_validate(params)
+    out = Outputs(params.output)
+    results, monthly = compute_kpis(validated, params)
+    tables.write_table(results, out.tables / "kpi_results.csv", tables.KPI_RESULTS)
+    tables.write_table(monthly, out.tables / "monthly_kpis.csv", tables.MONTHLY_KPIS)
+    per_service = eighty_fifty_eighty(results)
+    tables.write_table(per_service, out.tables / "eighty_fifty_eighty.csv")
+    tables.write_table(eighty_fifty_eighty_summary(per_service), out.tables / "eighty_fifty_eighty_summary.csv")
+    write_manifest(params, validated)
+    return validated, results
+
+
+def build_time() -> str:
+    """The build time, from ``SOURCE_DATE_EPOCH`` when set (reproducible builds), in UTC."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    moment = (
+        dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+        if epoch
+        else dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0)
+    )
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the package, Python and the key libraries."""
+    found = {"fls_report": __version__, "python": platform.python_version()}
+    for name in KEY_LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def write_manifest(params: Params, validated: Validated, reports: list[dict] | None = None) -> Path:
+    """Write ``manifest.json``: parameters, input checksums, versions, row counts, build time."""
+    named = params.as_dict()
+    inputs = {
+        "extract": {"path": named["extract"], "sha256": sha256_file(params.extract)},
+        "services": {"path": named["services"], "sha256": sha256_file(params.services)},
+        "params": {"path": params.source.name, "sha256": sha256_file(params.source)},
+    }
+    manifest = {
+        "params": named,
+        "inputs": inputs,
+        "versions": versions(),
+        "rows": validated.counts(),
+        "built_at": build_time(),
+        "reports": reports or [],
+    }
+    return write_text_atomic(Outputs(params.output).manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,56 @@
+"""Data-quality tables: what happened to every row, and how complete and clean the fields are.
+
+These are the tables ``fls-report validate`` writes (outputs.md §3): record accounting, key-field
+completeness and issue counts, all at service level; plus the two restricted record-level lists.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fls_report import dictionary as dd
+from fls_report.kpis import Context, field_completeness
+from fls_report.params import Params
+
+_STATE_ORDER = {dd.REJECTED: 0, dd.EXCLUDED: 1, dd.INCLUDED: 2}
+_REASON_ORDER = {r: i for i, r in enumerate(("",) + dd.REJECT_REASONS + dd.EXCLUDE_REASONS)}
+
+
+def record_accounting(row_states: pd.DataFrame) -> pd.DataFrame:
+    """Rows per service code (as given, ``(blank)`` when empty), state and reason.
+
+    Summed over the table it equals the number of data rows read; per code, rejected +
+    excluded + included equals the rows carrying that code.
+    """
+    counted = (
+        row_states.assign(code=row_states["service_code"].replace("", dd.BLANK_CODE))
+        .groupby(["code", "state", "reason"], sort=False)
+        .size()
+        .rename("rows")
+        .reset_index()
+    )
+    counted["_state"] = counted["state"].map(_STATE_ORDER)
+    counted["_reason"] = counted["reason"].map(_REASON_ORDER)
+    counted = counted.sort_values(["code", "_state", "_reason"], kind="stable")
+    return counted[["code", "state", "reason", "rows"]].reset_index(drop=True)
+
+
+def data_quality_fields(records: pd.DataFrame, service_codes: list[str], params: Params) -> pd.DataFrame:
+    """Key-field completeness (the KPI1 fields), 17 rows for every service."""
+    return field_completeness(records, service_codes, Context.of(params))
+
+
+def data_quality_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Rows with each field-level issue, per service, field and rule (non-zero counts only)."""
+    if issues.empty:
+        return pd.DataFrame({"code": [], "field": [], "rule": [], "count": []}).astype({"count": int})
+    counted = issues.groupby(["code", "field", "rule"], sort=False).size().rename("count").reset_index()
+    counted["_field"] = counted["field"].map({c: i for i, c in enumerate(dd.EXTRACT_COLUMNS)})
+    counted["_rule"] = counted["rule"].map({r: i for i, r in enumerate(dd.FIELD_RULES)})
+    counted = counted.sort_values(["code", "_field", "_rule"], kind="stable")
+    return counted[["code", "field", "rule", "count"]].reset_index(drop=True)
+
+
+def record_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """The restricted per-record issue list: ``record_id``, ``code``, ``field``, ``rule``, ``value``."""
+    return issues[["record_id", "code", "field", "rule", "value"]].reset_index(drop=True)

@@ -1,0 +1,77 @@
+"""Write the reproducible tables: deterministic CSV with a pandera contract for each one.
+
+Numbers are stored unrounded, a missing value is an empty field and booleans are ``true`` /
+``false`` (outputs.md §3). Each table is checked against its schema before it is written, so a
+bug shows as a named failing column rather than as a wrong number in a published report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from fls_report.io import write_text_atomic
+from fls_report.kpis import KPI_IDS, MONTHLY_COLUMNS, RESULT_COLUMNS
+
+_RAG = ["green", "amber", "red", "none"]
+_LEVELS = ["national", "nation", "service"]
+_PERCENT = pa.Check.in_range(0, 100)
+
+KPI_RESULTS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+        "code": pa.Column(str),
+        "name": pa.Column(str),
+        "nation": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS))),
+        "kpi_name": pa.Column(str),
+        "numerator": pa.Column("Int64", pa.Check.ge(0)),
+        "denominator": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        "pct": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "ci_low": pa.Column(float, _PERCENT, nullable=True),
+        "ci_high": pa.Column(float, _PERCENT, nullable=True),
+        "rag": pa.Column(str, pa.Check.isin(_RAG)),
+        "low_numbers": pa.Column(bool),
+    },
+    checks=[
+        pa.Check(
+            lambda df: (df["kpi_id"] == "KPI2") | df["denominator"].isna() | (df["numerator"] <= df["denominator"]),
+            name="numerator within denominator",
+        ),
+        pa.Check(lambda df: ~df.duplicated(["level", "code", "kpi_id"]), name="one row per level, code, KPI"),
+    ],
+    strict=True,
+    ordered=True,
+)
+
+MONTHLY_KPIS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
+        "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+        "numerator": pa.Column("Int64", pa.Check.ge(0)),
+        "denominator": pa.Column("Int64", pa.Check.ge(0), nullable=True),
+        "pct": pa.Column(float, pa.Check.ge(0), nullable=True),
+    },
+    strict=True,
+    ordered=True,
+)
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text of a table: booleans as ``true``/``false``, missing as empty, floats unrounded."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == bool or str(out[column].dtype) == "boolean":
+            out[column] = out[column].map({True: "true", False: "false"}).fillna("")
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, schema: pa.DataFrameSchema | None = None) -> Path:
+    """Check ``frame`` against ``schema`` (if given) and write it as CSV, atomically."""
+    if schema is not None:
+        schema.validate(frame, lazy=True)
+    return write_text_atomic(path, to_csv_text(frame))

@@ -129,8 +129,9 @@ def wilson_interval(x, n, level: float = 0.95):
     low, high = proportion_confint(
         np.where(has_n, x, 0.0), np.where(has_n, n, 1.0), alpha=1 - level, method="wilson"
     )
-    low = np.where(has_n, low, np.nan)
-    high = np.where(has_n, high, np.nan)
+    # Pin the exact end points that rounding in center -/+ dist can miss by an ulp.
+    low = np.where(has_n, np.where(x == 0, 0.0, low), np.nan)
+    high = np.where(has_n, np.where(x == n, 1.0, high), np.nan)
     return _scalar_or_array(low), _scalar_or_array(high)
 
 
@@ -149,7 +150,9 @@ def _wilson_inverted_limit(target: np.ndarray, n: np.ndarray, prob: float, side:
     z2 = sps.norm.ppf(prob) ** 2
     a = target * (n / z2 + 1)
     c = 1 / z2 + 1 / n
-    b_squared = (8 * a) ** 2 - 64 * c * target * (n * (target * (n / z2 + 2) - 1) + z2 * (target - 1))
+    b_squared = (8 * a) ** 2 - 64 * c * target * (
+        n * (target * (n / z2 + 2) - 1) + z2 * (target - 1)
+    )
     # Rounding can leave a tiny negative discriminant when target is 0 or 1 (where it is 0).
     b = np.sqrt(np.maximum(b_squared, 0.0))
     return (a + side * b / 8) / (c * n)
@@ -357,7 +360,9 @@ def funnel_table(x, n, target=None, adjust: str = "auto") -> pd.DataFrame:
         else:
             low, high = funnel_limits(od["target"], n, level, method="exact")
         table[f"low{suffix}"], table[f"high{suffix}"] = low, high
-    table["status"] = funnel_status(p, table["low95"], table["high95"], table["low998"], table["high998"])
+    table["status"] = funnel_status(
+        p, table["low95"], table["high95"], table["low998"], table["high998"]
+    )
     table.attrs.update(
         target=od["target"],
         phi=od["phi"],
@@ -490,7 +495,9 @@ def p_chart(x, n, freeze=None, laney: bool = False) -> pd.DataFrame:
     x, n = np.broadcast_arrays(np.atleast_1d(_as_float_array(x)), np.atleast_1d(_as_float_array(n)))
     baseline = slice(None) if freeze is None else slice(0, freeze)
     if freeze is not None and not 1 <= freeze <= len(n):
-        raise ValueError(f"freeze must be between 1 and the number of points ({len(n)}), got {freeze!r}")
+        raise ValueError(
+            f"freeze must be between 1 and the number of points ({len(n)}), got {freeze!r}"
+        )
 
     has_n = n > 0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -550,7 +557,9 @@ def suppress_count(value, threshold: int = 8, base: int = 5) -> str:
     NHS Digital codonPython ``suppression.py``.
     """
     if threshold < 1 or base < 1:
-        raise ValueError(f"threshold and base must be positive, got threshold={threshold!r}, base={base!r}")
+        raise ValueError(
+            f"threshold and base must be positive, got threshold={threshold!r}, base={base!r}"
+        )
     if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < 0:
         raise ValueError(f"value must be a non-negative whole count, got {value!r}")
     count = int(value)
@@ -562,7 +571,10 @@ def suppress_count(value, threshold: int = 8, base: int = 5) -> str:
 
 
 def suppress_counts(values, threshold: int = 8, base: int = 5):
-    """Apply :func:`suppress_count` to each count: a Series (same index) for a Series, else a list."""
+    """Apply :func:`suppress_count` to each count.
+
+    Returns a Series with the same index for a Series, otherwise a list of text.
+    """
     if isinstance(values, pd.Series):
         return values.map(lambda v: suppress_count(v, threshold, base)).astype(object)
     return [suppress_count(v, threshold, base) for v in np.atleast_1d(values)]

@@ -51,7 +51,7 @@ MR_SCREEN = 3.267
 #: Fewest useful points for which the Anhøj rules may signal (statistics.md §3).
 MIN_USEFUL_POINTS = 10
 
-#: Labels for the three funnel limit families, as recorded in ``funnel_table(...).attrs``.
+#: Labels for the two funnel limit families, as recorded in ``funnel_table(...).attrs``.
 LIMITS_EXACT = "exact binomial"
 LIMITS_ADJUSTED = "overdispersion-adjusted (additive tau2, arcsine)"
 

@@ -180,7 +180,13 @@ def read_services(path: str | Path) -> Services:
     nation_lookup = {n.lower(): n for n in dd.NATIONS}
     schema = pa.DataFrameSchema(
         {
-            "service_code": pa.Column(None, [pa.Check(lambda s: s != "", name="blank service_code")]),
+            "service_code": pa.Column(
+                None,
+                [
+                    pa.Check(lambda s: s != "", name="blank service_code"),
+                    pa.Check(lambda s: ~(s.ne("") & s.duplicated(keep=False)), name="duplicate service_code"),
+                ],
+            ),
             "service_name": pa.Column(None, [pa.Check(lambda s: s != "", name="blank service_name")]),
             "nation": pa.Column(
                 None,
@@ -206,20 +212,12 @@ def read_services(path: str | Path) -> Services:
                 ],
             ),
         },
-        checks=[
-            pa.Check(
-                lambda df: ~(df["service_code"].ne("") & df["service_code"].duplicated(keep=False)),
-                name="duplicate service_code",
-            )
-        ],
     )
     problems = _lazy_failures(schema, raw)
     if problems:
         lines = []
-        for index, column, check in problems:
-            row = raw.at[index, SOURCE_ROW]
-            shown = column if column in raw.columns else "service_code"
-            lines.append(f"row {row}: {check} ({shown} = {raw.at[index, shown]!r})")
+        for index, column, check in sorted(problems):
+            lines.append(f"row {raw.at[index, SOURCE_ROW]}: {check} ({column} = {raw.at[index, column]!r})")
         shown_lines = lines[:20] + ([f"... and {len(lines) - 20} more"] if len(lines) > 20 else [])
         raise InputError(f"{path}: invalid services file:\n  " + "\n  ".join(shown_lines))
 

@@ -14,6 +14,7 @@ import hashlib
 import io as _io
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,26 +93,34 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
         raise InputError(f"{path}: the {what} is empty")
     header = next(csv.reader(_io.StringIO(text)), [])
     try:
-        frame = pd.read_csv(
-            _io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            header=None,
-            skiprows=1,
-            names=range(len(header)),
-            skip_blank_lines=False,
-            engine="c",
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                _io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                header=0,
+                index_col=False,
+                skip_blank_lines=False,
+                engine="c",
+            )
     except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: the {what} is not a well-formed CSV file ({exc})") from None
+        detail = str(exc).replace("Error tokenizing data. C error: ", "")
+        raise InputError(f"{path}: the {what} is not a well-formed CSV file ({detail})") from None
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"{path}: the {what} is not a well-formed CSV file (a row has more fields than the header)"
+        ) from None
     frame.columns = header
     return frame.fillna("")
 
 
 def _read_xlsx(path: Path, what: str) -> pd.DataFrame:
     try:
-        frame = pd.read_excel(path, sheet_name=0, header=None, dtype=object, engine="openpyxl")
+        frame = pd.read_excel(
+            path, sheet_name=0, header=None, dtype=object, engine="openpyxl", keep_default_na=False, na_filter=False
+        )
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
         raise InputError(f"{path}: cannot read the {what} as an Excel workbook ({exc.__class__.__name__})") from None
     if frame.empty:

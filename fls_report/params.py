@@ -122,6 +122,11 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text until _date checks them, so an impossible date is an error naming its key.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def load_params(path: str | Path) -> Params:
@@ -186,12 +191,12 @@ def load_params(path: str | Path) -> Params:
         period_start=period_start,
         period_end=period_end,
         data_cutoff=data_cutoff,
-        extract=folder / _text(name, "extract", raw["extract"]),
-        services=folder / _text(name, "services", raw["services"]),
-        output=folder / _text(name, "output", raw["output"]),
+        extract=(folder / _text(name, "extract", raw["extract"])).resolve(),
+        services=(folder / _text(name, "services", raw["services"])).resolve(),
+        output=(folder / _text(name, "output", raw["output"])).resolve(),
         kpi=_section(name, "kpi", raw.get("kpi"), KpiParams),
         disclosure=_section(name, "disclosure", raw.get("disclosure"), DisclosureParams),
-        compare_with=None if compare_with is None else folder / _text(name, "compare_with", compare_with),
+        compare_with=None if compare_with is None else (folder / _text(name, "compare_with", compare_with)).resolve(),
     )
 
 

@@ -1,0 +1,127 @@
+"""Reading the extract in each format, and the input errors that stop a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from conftest import BASE_ROW, make_run, row
+from fls_report import dictionary as dd
+from fls_report.errors import InputError
+from fls_report.io import read_table, write_text_atomic
+from fls_report.params import load_params
+from fls_report.validate import read_extract, validate
+
+
+def test_csv_with_bom_and_padding(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("\ufeffrecord_id , service_code\n R1 ,029\n\n,\n".encode("utf-8"))
+    frame = read_table(path)
+    assert list(frame.columns) == ["record_id", "service_code", "source_row"]
+    assert frame[["record_id", "service_code"]].values.tolist() == [["R1", "029"]]
+    assert frame["source_row"].tolist() == [2]
+
+
+def test_na_strings_are_values_not_blanks(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\nNA,NULL\nNone,\n", encoding="utf-8")
+    assert read_table(path)[["a", "b"]].values.tolist() == [["NA", "NULL"], ["None", ""]]
+
+
+def test_xlsx_numbers_and_native_dates(tmp_path):
+    path = tmp_path / "extract.xlsx"
+    native = dict(BASE_ROW, service_code=29, age_at_fracture=72.0, date_fracture=dt.datetime(2016, 3, 1, 14, 30),
+                  date_assessed=dt.date(2016, 3, 10), date_dxa=42430)
+    pd.DataFrame([native], columns=list(dd.EXTRACT_COLUMNS)).to_excel(path, index=False)
+    frame = read_table(path)
+    first = frame.iloc[0]
+    assert (first["service_code"], first["age_at_fracture"]) == ("29", "72")
+    assert (first["date_fracture"], first["date_assessed"]) == ("2016-03-01", "2016-03-10")
+    assert first["date_dxa"] == "42430"  # a number in a date column stays invalid
+
+
+def test_parquet_typed_columns(tmp_path):
+    path = tmp_path / "extract.parquet"
+    frame = pd.DataFrame([dict(BASE_ROW)] * 2, columns=list(dd.EXTRACT_COLUMNS))
+    frame["record_id"] = ["R1", "R2"]
+    frame["date_fracture"] = pd.to_datetime(["2016-03-01 10:00", "2016-03-02 00:00"])
+    frame["age_at_fracture"] = [70.0, None]
+    frame.to_parquet(path)
+    read = read_table(path)
+    assert read["date_fracture"].tolist() == ["2016-03-01", "2016-03-02"]
+    assert read["age_at_fracture"].tolist() == ["70", ""]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".parquet"])
+def test_each_format_gives_the_same_validation(tmp_path, suffix):
+    rows = [row(1), row(2, sex="NA"), row(3, service_code="XX")]
+    csv_params = load_params(make_run(tmp_path, rows))
+    other = tmp_path / f"extract{suffix}"
+    frame = pd.DataFrame(rows, columns=list(dd.EXTRACT_COLUMNS))
+    frame.to_excel(other, index=False) if suffix == ".xlsx" else frame.to_parquet(other)
+    other_params = load_params(make_run(tmp_path, rows, extract=f"extract{suffix}"))
+    a, b = validate(csv_params), validate(other_params)
+    assert a.counts() == b.counts()
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+
+
+@pytest.mark.parametrize(
+    "name, content, fragment",
+    [
+        ("x.txt", b"a\n1\n", "unknown file extension '.txt'"),
+        ("x.csv", b"", "is empty"),
+        ("x.csv", b"  \n\n", "is empty"),
+        ("x.csv", b"record_id,service_code\n", "header but no data rows"),
+        ("x.csv", b"record_id,service_code\n,\n  ,  \n", "header but no data rows"),
+        ("x.csv", "record_id,service_code\nR1,Caf\u00e9\n".encode("latin-1"), "not UTF-8 text (undecodable byte at line 2)"),
+        ("x.csv", b"a,a\n1,2\n", "duplicate column name"),
+        ("x.csv", b"a,b\n1,2,3\n", "not a well-formed CSV"),
+        ("x.xlsx", b"not a zip file", "cannot read the file as an Excel workbook"),
+        ("x.parquet", b"not parquet", "cannot read the file as Parquet"),
+    ],
+)
+def test_unreadable_files(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError) as raised:
+        read_table(path)
+    assert fragment in str(raised.value) and name in str(raised.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        read_table(tmp_path / "absent.csv", "extract")
+
+
+def test_missing_core_columns_named_together(tmp_path):
+    path = tmp_path / "extract.csv"
+    pd.DataFrame([{"record_id": "R1", "service_code": "S1", "date_of_birth": "1950-01-01"}]).to_csv(path, index=False)
+    with pytest.raises(InputError) as raised:
+        read_extract(path)
+    assert "missing core column(s): date_fracture, fracture_site" in str(raised.value)
+
+
+def test_age_column_needed_only_without_date_of_birth(tmp_path):
+    path = tmp_path / "extract.csv"
+    pd.DataFrame([{"record_id": "R1", "service_code": "S1", "date_fracture": "2016-01-01",
+                   "fracture_site": "Hip"}]).to_csv(path, index=False)
+    with pytest.raises(InputError, match="age_at_fracture"):
+        read_extract(path)
+
+
+def test_optional_and_unknown_columns_warn(tmp_path):
+    path = tmp_path / "extract.csv"
+    columns = [c for c in dd.EXTRACT_COLUMNS if c not in ("postcode", "dxa")] + ["ward"]
+    pd.DataFrame([dict(BASE_ROW, ward="7")], columns=columns).to_csv(path, index=False)
+    frame, notes = read_extract(path)
+    assert list(frame.columns[:24]) == list(dd.EXTRACT_COLUMNS) and "ward" not in frame.columns
+    assert (frame["dxa"] == "").all()
+    assert any("postcode, dxa" in n for n in notes) and any("ward" in n for n in notes)
+
+
+def test_atomic_write_leaves_no_temporary_file(tmp_path):
+    target = write_text_atomic(tmp_path / "deep" / "a.txt", "hello")
+    assert target.read_text() == "hello"
+    assert [p.name for p in target.parent.iterdir()] == ["a.txt"]

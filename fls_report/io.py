@@ -174,6 +174,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; outputs are meant to be read and published
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

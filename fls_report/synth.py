@@ -173,8 +173,8 @@ _SEASON = np.array([1.12, 1.03, 1.0, 0.95, 0.95, 0.93, 0.95, 0.95, 0.96, 1.0, 1.
 
 # How often each key field is one of a service's badly completed fields (never fracture_site).
 _POOR_WEIGHT = dict(
-    sex=0.4,
-    age_at_fracture=0.6,
+    sex=0.2,
+    age_at_fracture=0.4,
     care_home=3.0,
     date_identified=2.0,
     date_assessed=1.2,
@@ -191,6 +191,9 @@ _POOR_WEIGHT = dict(
     followup_52wk=2.5,
     treatment_52wk=1.2,
 )
+
+# Fields a service may not collect at all (100% missing) when they are among its poor fields.
+_MAY_BE_ABSENT = ("care_home", "date_identified", "date_dxa", "followup_16wk", "date_followup_16wk", "strength_balance_16wk", "followup_52wk", "treatment_52wk")
 
 _ENGLAND_REGIONS = ("North East and Yorkshire", "North West", "Midlands", "East of England", "London", "South East", "South West")
 _REGION_WEIGHT = np.array([0.17, 0.14, 0.20, 0.12, 0.12, 0.15, 0.10])
@@ -526,8 +529,9 @@ def _plan_services(rng, n: int, patients: int) -> _Plan:
             month_w[s] = _SEASON * np.linspace(0.75, 1.25, 12)
         elif n >= 10:
             # one service that gets worse (assessment and DXA times lengthen)
-            trend[s, :, 0] = -2.6 * step
-            trend[s, :, 1] = -2.2 * step
+            kpi_off[s, :2] = 0.5
+            trend[s, :, 0] = -3.0 * step
+            trend[s, :, 1] = -2.4 * step
 
     # A few deliberate extremes so the benchmark tables span 0% to 100%.
     steady = [i for i in rng.permutation(regular).tolist() if not improving[i] and trend[i].sum() == 0]
@@ -545,7 +549,8 @@ def _plan_services(rng, n: int, patients: int) -> _Plan:
     for s in range(n):
         k = int(rng.integers(0, 4)) if meets[s] else int(rng.integers(6, 11))
         poor = rng.choice(len(KEY_FIELDS), size=k, replace=False, p=weights / weights.sum())
-        missing[s, poor] = np.where(rng.random(k) < 0.1, 1.0, rng.uniform(0.3, 0.65, size=k))
+        absent = np.isin(np.array(KEY_FIELDS)[poor], _MAY_BE_ABSENT) & (rng.random(k) < 0.07)
+        missing[s, poor] = np.where(absent, 1.0, rng.uniform(0.3, 0.65, size=k))
 
     site_p = _SITE_SHARE * rng.lognormal(0.0, _SITE_SPREAD, size=(n, 6))
     no_hip = [i for i in rng.permutation(regular).tolist() if i not in steady[: len(extremes)]][: max(0, n // 19)]
@@ -556,7 +561,6 @@ def _plan_services(rng, n: int, patients: int) -> _Plan:
     p_dmy = np.where(rng.random(n) < 0.25, rng.uniform(0.4, 0.9, n), 0.03)
     p_alias = np.where(rng.random(n) < 0.2, 0.65, 0.02)
     id_rate = _expit(np.log(0.4 / 0.6) + 0.8 * rng.standard_normal(n))
-    id_rate[kind == _SMALL] = rng.uniform(0.03, 0.10, size=int((kind == _SMALL).sum()))
     ranked = [i for i in rng.permutation(regular).tolist() if not improving[i]]
     for s, rate in zip(ranked, (1.05, 0.95, 0.13, 0.18)):
         id_rate[s] = rate
@@ -586,6 +590,8 @@ def _services_frame(rng, plan: _Plan, in_scope: np.ndarray) -> pd.DataFrame:
     """The services file, with expected caseloads that put national KPI2 at its target."""
     n = plan.code.size
     caseload = in_scope / plan.id_rate
+    small = plan.kind == _SMALL  # services that have only just started submitting
+    caseload[small] = rng.uniform(350.0, 1100.0, size=int(small.sum()))
     empty = plan.kind == _EMPTY
     if (~empty).any():
         caseload[empty] = np.median(caseload[~empty])
@@ -725,21 +731,19 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
 
     v: dict[str, np.ndarray] = {"fracture": fracture}
 
-    # Fracture site, with spine share solved for KPI3.
+    # Fracture site: service mixes scaled (iterative proportional fitting) so that the national
+    # mix of known sites matches _SITE_SHARE and spine is KPI3's target share of in-scope records.
     site_ok = ok("fracture_site")
-    weight = np.bincount(svc[in_scope & site_ok], minlength=plan.code.size)
-    p_spine = plan.site_p[:, 1]
-    lo, hi = -12.0, 12.0
-    for _ in range(60):
-        f = np.exp((lo + hi) / 2)
-        spine = f * p_spine / (1 - p_spine + f * p_spine)
-        if (weight * spine).sum() < TARGETS["KPI3"] * n_scope:
-            lo = (lo + hi) / 2
-        else:
-            hi = (lo + hi) / 2
-    f = np.exp((lo + hi) / 2)
-    site_p = plan.site_p * np.where(np.arange(6) == 1, f, 1.0)
-    site_p /= site_p.sum(axis=1, keepdims=True)
+    weight = np.bincount(svc[in_scope & site_ok], minlength=plan.code.size).astype(float)
+    target = _SITE_SHARE.copy()
+    target[1] = min(TARGETS["KPI3"] * n_scope / max(weight.sum(), 1.0), 0.5)
+    others = np.arange(6) != 1
+    target[others] = _SITE_SHARE[others] / _SITE_SHARE[others].sum() * (1 - target[1])
+    site_p = plan.site_p.copy()
+    for _ in range(40):
+        national = weight @ site_p / max(weight.sum(), 1.0)
+        site_p = site_p * np.where(national > 0, target / np.maximum(national, 1e-12), 1.0)
+        site_p /= site_p.sum(axis=1, keepdims=True)
     site = _pick_rows(rng, np.cumsum(site_p, axis=1), svc)
     v["site_true"] = site
     v["fracture_site"] = np.where(miss["fracture_site"], np.where(rng.random(n) < 0.8, 6, -1), site)

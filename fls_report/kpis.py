@@ -589,3 +589,46 @@ def eighty_fifty_eighty_summary(per_service: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time from fracture to assessment and to DXA (for the service reports)
+
+TIME_TO_EVENT_COLUMNS = ["level", "code", "event", "days", "count", "records"]
+EVENTS = {"assessment": ("KPI4", "date_assessed"), "dxa": ("KPI5", "date_dxa")}
+
+
+def time_to_event(validated, params: Params) -> pd.DataFrame:
+    """Days from fracture to FLS assessment and to DXA, as counts per day, at every level.
+
+    Counts only events on or after the fracture (``days >= 0``) among each KPI's denominator
+    (KPI4: in-scope records; KPI5: DXA ordered or recommended). ``records`` is that denominator,
+    so a cumulative curve is ``cumsum(count) / records``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level``, ``code``, ``event`` (``assessment``, ``dxa``), ``days``, ``count`` (non-zero
+        rows only) and ``records``.
+    """
+    ctx = Context.of(params)
+    records = validated.records
+    services = validated.services.frame
+    members = _unit_members(services)
+    levels = _levels(services).set_index("code")["level"]
+    parts = []
+    for event, (kpi_id, column) in EVENTS.items():
+        denominator, _ = RECORD_KPIS[kpi_id](records, ctx)
+        days = days_after_fracture(records, column)
+        eligible = pd.DataFrame({"service_code": records["service_code"], "days": days})[denominator.fillna(False)]
+        for code, codes in list(members.items()) + [(c, [c]) for c in services["service_code"]]:
+            unit = eligible[eligible["service_code"].isin(codes)]
+            counted = unit.loc[unit["days"] >= 0, "days"].astype(int).value_counts().sort_index()
+            parts.append(
+                pd.DataFrame({"level": levels[code], "code": code, "event": event, "days": counted.index.to_numpy(),
+                              "count": counted.to_numpy(), "records": len(unit)})
+            )
+    out = pd.concat(parts, ignore_index=True)
+    out["_level"] = out["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)})
+    out = out.sort_values(["_level", "code", "event", "days"], kind="stable")
+    return out[TIME_TO_EVENT_COLUMNS].reset_index(drop=True)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from fls_report import __version__, quality, tables
 from fls_report.io import sha256_file, write_text_atomic
-from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary
+from fls_report.casemix import case_mix
+from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event
 from fls_report.params import Params
 from fls_report.validate import Validated, validate
 
@@ -69,6 +70,10 @@ def run_compute(params: Params) -> tuple[Validated, pd.DataFrame]:
     per_service = eighty_fifty_eighty(results)
     tables.write_table(per_service, out.tables / "eighty_fifty_eighty.csv")
     tables.write_table(eighty_fifty_eighty_summary(per_service), out.tables / "eighty_fifty_eighty_summary.csv")
+    tables.write_table(
+        case_mix(validated.records, validated.services.frame, params.disclosure), out.tables / "case_mix.csv"
+    )
+    tables.write_table(time_to_event(validated, params), out.tables / "time_to_event.csv")
     write_manifest(params, validated)
     return validated, results
 

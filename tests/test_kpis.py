@@ -382,3 +382,23 @@ def test_eighty_fifty_eighty(tmp_path):
     summary = eighty_fifty_eighty_summary(per_service.reset_index()).set_index("code")
     assert summary.loc["NATIONAL", ["meets", "does_not_meet", "not_assessable"]].tolist() == [1, 0, 1]
     assert summary.loc["WALES", ["meets", "does_not_meet", "not_assessable"]].tolist() == [0, 0, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# Time to assessment and DXA
+
+
+def test_time_to_event_counts_days_at_or_after_fracture(tmp_path):
+    from fls_report.kpis import time_to_event
+    from fls_report.params import load_params
+
+    rows = [row(1, date_assessed=after(3)), row(2, date_assessed=after(3)), row(3, date_assessed=""),
+            row(4, date_assessed=after(120), dxa="Not ordered"), row(5, service_code="S2", date_assessed=after(0))]
+    validated, _, _ = run_kpis(tmp_path, rows)
+    table = time_to_event(validated, load_params(tmp_path / "params.yml"))
+    s1 = table.query("code == 'S1' and event == 'assessment'")
+    assert s1[["days", "count", "records"]].values.tolist() == [[3, 2, 4], [120, 1, 4]]
+    national = table.query("code == 'NATIONAL' and event == 'assessment'")
+    assert national[["days", "count", "records"]].values.tolist() == [[0, 1, 5], [3, 2, 5], [120, 1, 5]]
+    dxa = table.query("code == 'S1' and event == 'dxa'")
+    assert dxa["records"].unique().tolist() == [3]

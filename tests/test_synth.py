@@ -344,7 +344,6 @@ def test_nhs_numbers(default):
     present = digits != ""
     ten = digits.str.fullmatch(r"\d{10}")
     good = pd.Series([bool(t) and nhs_check_ok(d) for d, t in zip(digits, ten)], index=digits.index)
-    assert good[ten].all() or (ten & ~good).sum() > 0
     assert digits[good].str.startswith("999").all()
     n = len(extract)
     assert 0.007 < (present & ~ten).sum() / n < 0.015

@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("params", help="parameters file (params/*.yml)")
+    build = commands.add_parser("build", help="compute, then run the notebooks and render the HTML site")
+    build.add_argument("params", help="parameters file (params/*.yml)")
+    build.add_argument("--service", action="append", metavar="CODE", dest="services",
+                       help="build only this service's report (repeatable); national pages are always built")
+    build.add_argument("--workers", type=int, default=None, help="parallel report workers (default: CPU count)")
     return parser
 
 
@@ -83,6 +88,9 @@ def _run(args: argparse.Namespace) -> int:
         print(services)
         return EXIT_OK
 
+    if args.command == "build":
+        return _build(args)
+
     from fls_report.params import load_params
     from fls_report.pipeline import Outputs, run_compute, run_validate
 
@@ -97,6 +105,21 @@ def _run(args: argparse.Namespace) -> int:
     _say(_summary(validated, time.perf_counter() - started))
     print(Outputs(params.output).tables)
     return EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> int:
+    from fls_report.build import build
+
+    if args.workers is not None and args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    _say(f"fls-report build: {args.params}")
+    result = build(args.params, codes=args.services, workers=args.workers)
+    built = len(result.jobs) - len(result.failures)
+    _say(f"built {built} of {len(result.jobs)} reports in {result.seconds:.1f} s")
+    for failure in result.failures:
+        _say(f"failed: {failure.code}: {failure.error}")
+    print(result.index)
+    return EXIT_REPORTS_FAILED if result.failures else EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

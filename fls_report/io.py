@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io as _io
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -155,6 +156,19 @@ def _cell_text(value: object) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     return str(value)
+
+
+def safe_name(code: str) -> str:
+    """A file name for a service code (outputs.md §3).
+
+    A code of only letters, digits, ``-`` and ``_`` is used as it is; otherwise each other
+    character becomes ``_`` and ``-`` plus the first 8 hex digits of the code's SHA-256 is
+    appended, so two codes never share a file and no code can name a path outside its folder.
+    """
+    if code and re.fullmatch(r"[A-Za-z0-9_-]+", code):
+        return code
+    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", code)
+    return f"{cleaned}-{hashlib.sha256(code.encode('utf-8')).hexdigest()[:8]}"
 
 
 def sha256_file(path: str | Path) -> str:

@@ -539,6 +539,24 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return order.sort_values(sort_keys, kind="stable").drop(columns=["_level", "_kpi"]).reset_index(drop=True)
 
 
+def rank_services(results: pd.DataFrame) -> pd.DataFrame:
+    """Rank services on KPI3–KPI11: 1 is the highest unrounded percentage; ties share the better rank.
+
+    Only services with a denominator above 0 are ranked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code``, ``kpi_id``, ``rank`` and ``ranked`` (how many services were ranked on that KPI).
+    """
+    ranked = results[
+        (results["level"] == "service") & results["kpi_id"].isin(list(RECORD_KPIS)) & (results["denominator"] > 0)
+    ][["code", "kpi_id", "pct"]].copy()
+    ranked["rank"] = ranked.groupby("kpi_id")["pct"].rank(method="min", ascending=False).astype(int)
+    ranked["ranked"] = ranked.groupby("kpi_id")["pct"].transform("size").astype(int)
+    return ranked[["code", "kpi_id", "rank", "ranked"]].reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # 80/50/80
 

@@ -121,3 +121,39 @@ def counts(results, kpi_id: str, code: str = "S1") -> tuple[int, int]:
 @pytest.fixture
 def shared() -> Path:
     return SHARED
+
+
+# --------------------------------------------------------------------------------------------
+# A small built site, shared by the build, identifier, notebook and browser tests
+
+ODD_NAME = "St Mary's <script>alert('x')</script> & Co"
+EMPTY_CODE = "X/9 empty"
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """A small synthetic run: 5 services from synth (one renamed with markup), plus one with no
+    records whose code needs a safe file name. Returns the parameters file."""
+    import pandas as pd
+
+    from fls_report.synth import write_synthetic
+
+    folder = tmp_path_factory.mktemp("small_run")
+    extract, services = write_synthetic(folder, services=5, patients=900, year=2016, seed=11)
+    table = pd.read_csv(services, dtype=str, keep_default_na=False)
+    table.loc[0, "service_name"] = ODD_NAME
+    extra = {c: "" for c in table.columns} | {"service_code": EMPTY_CODE, "service_name": "Empty Valley FLS",
+                                               "nation": "Wales", "expected_caseload": "200"}
+    table = pd.concat([table, pd.DataFrame([extra])], ignore_index=True)
+    table.to_csv(services, index=False)
+    return write_params(folder, extract=extract.name, services=services.name)
+
+
+@pytest.fixture(scope="session")
+def built_site(small_run) -> Path:
+    """The small run built into a site; returns the run's output folder."""
+    from fls_report.build import build
+
+    result = build(small_run, workers=2, progress=False)
+    assert not result.failures, result.failures
+    return small_run.parent / "out"

@@ -1,0 +1,267 @@
+"""Build the published site: compute the tables once, then run and render every report.
+
+The list of reports is data (:func:`report_jobs`): one :class:`ReportJob` per page, with its
+notebook, parameters and output paths. Reports run with papermill's Python API in a pool of
+worker processes (one kernel each); one failing report does not stop the others, and the build
+names every failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+from tqdm import tqdm
+
+from fls_report import render
+from fls_report.errors import InputError
+from fls_report.io import write_text_atomic
+from fls_report.kpis import KPI_NAMES, NATIONAL
+from fls_report.params import Params, load_params
+from fls_report.pipeline import Outputs, run_compute, write_manifest
+from fls_report.report import fmt_pct
+from fls_report.validate import read_services
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+INDEX_KPIS = ("KPI1", "KPI2", "KPI4", "KPI5", "KPI7", "KPI11")
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """One page to build: which notebook, with which parameters, written where."""
+
+    kind: str  # "national", "data_quality" or "service"
+    code: str  # the service code, or NATIONAL / DATA_QUALITY
+    title: str
+    notebook: Path
+    executed: Path
+    page: Path
+    depth: int  # folders below the site root, for relative links
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    code: str
+    ok: bool
+    seconds: float
+    error: str = ""
+
+
+def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None = None,
+                notebooks: Path = NOTEBOOKS) -> list[ReportJob]:
+    """Every report of a run: national, data quality, then one per service (all, or ``codes``).
+
+    Raises
+    ------
+    InputError
+        For a service code in ``codes`` that is not in the services file.
+    """
+    out = Outputs(params.output)
+    site = render.Site(out.root / "site")
+    known = services["service_code"].tolist()
+    unknown = [c for c in (codes or []) if c not in known]
+    if unknown:
+        raise InputError(f"{params.services}: unknown service code(s) for --service: {', '.join(unknown)}")
+    source = str(params.source)
+    jobs = [
+        ReportJob("national", NATIONAL, "National report", notebooks / "national.ipynb",
+                  out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source}),
+        ReportJob("data_quality", "DATA_QUALITY", "Data quality", notebooks / "data_quality.ipynb",
+                  out.root / "notebooks" / "data_quality.ipynb", site.data_quality, 0, {"params_path": source}),
+    ]
+    names = services.set_index("service_code")["service_name"]
+    for code in codes or known:
+        page = site.service(code)
+        jobs.append(
+            ReportJob("service", code, names[code], notebooks / "service.ipynb",
+                      out.root / "notebooks" / "services" / f"{page.stem}.ipynb", page, 1,
+                      {"params_path": source, "service_code": code})
+        )
+    return jobs
+
+
+def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
+    """Execute one notebook with papermill and render its page. Runs in a worker process."""
+    import papermill
+
+    started = time.perf_counter()
+    try:
+        job.executed.parent.mkdir(parents=True, exist_ok=True)
+        notebook = papermill.execute_notebook(
+            str(job.notebook), None, parameters=job.parameters, progress_bar=False, log_output=False,
+            cwd=str(job.notebook.parent), kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+        strip_timing(notebook)
+        write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
+        render.write_page(job.page, render.notebook_html(notebook, manifest, job.title, job.depth))
+    except Exception as exc:  # one report's failure must not stop the build
+        return JobOutcome(job.code, False, time.perf_counter() - started, _describe(exc))
+    return JobOutcome(job.code, True, time.perf_counter() - started)
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line account of a report failure (papermill's errors carry the cell's exception)."""
+    name = getattr(exc, "ename", None) or exc.__class__.__name__
+    value = getattr(exc, "evalue", None) or next(iter(str(exc).strip().splitlines()), "")
+    return f"{name}: {value}" if value else name
+
+
+def strip_timing(notebook: nbformat.NotebookNode) -> None:
+    """Remove papermill's and nbclient's timing metadata, so executed notebooks are reproducible."""
+    notebook.metadata.get("papermill", {}).pop("start_time", None)
+    notebook.metadata.get("papermill", {}).pop("end_time", None)
+    notebook.metadata.get("papermill", {}).pop("duration", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+        papermill_meta = cell.metadata.get("papermill")
+        if papermill_meta:
+            for key in ("start_time", "end_time", "duration"):
+                papermill_meta.pop(key, None)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+@dataclass
+class BuildResult:
+    jobs: list[ReportJob]
+    outcomes: list[JobOutcome]
+    index: Path
+    seconds: float
+
+    @property
+    def failures(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+def build(params_path: str | Path, codes: list[str] | None = None, workers: int | None = None,
+          notebooks: Path | None = None, executor: Executor | None = None, progress: bool = True) -> BuildResult:
+    """Compute the tables, run and render every report, then write the index and downloads.
+
+    Parameters
+    ----------
+    params_path
+        The run's parameters file.
+    codes
+        Build only these services' reports (the national pages are always built).
+    workers
+        Worker processes for the reports (default: the CPU count).
+    notebooks
+        Folder of the source notebooks (default: the project's ``notebooks/``).
+    executor
+        A ``concurrent.futures`` executor to run the reports on instead of local processes.
+    progress
+        Show a progress bar on standard error.
+    """
+    started = time.perf_counter()
+    notebooks = notebooks or NOTEBOOKS
+    params = load_params(params_path)
+    jobs = report_jobs(params, read_services(params.services).frame, codes, notebooks)  # checks --service first
+    validated, results = run_compute(params)
+    out = Outputs(params.output)
+    site = render.Site(out.root / "site")
+    if codes is None:
+        render.clear_site(site)
+    manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
+
+    outcomes = run_jobs(jobs, manifest, workers or default_workers(), executor, progress)
+    failed = {o.code for o in outcomes if not o.ok}
+    downloads = render.write_downloads(out.tables, site)
+    index = render.write_index(
+        site, manifest,
+        services=index_services(results, jobs, site, failed),
+        pages=index_pages(jobs, site, failed),
+        failed=[job.title for job in jobs if job.code in failed],
+        downloads=downloads,
+    )
+    write_manifest(params, validated, reports=[report_entry(job, out.root) for job in jobs if job.code not in failed])
+    return BuildResult(jobs, outcomes, index, time.perf_counter() - started)
+
+
+def run_jobs(jobs: list[ReportJob], manifest: dict, workers: int, executor: Executor | None = None,
+             progress: bool = True) -> list[JobOutcome]:
+    """Run the jobs on ``executor`` (default: a pool of ``workers`` processes), with a progress bar."""
+    own = executor is None
+    pool = executor or ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"))
+    outcomes = []
+    try:
+        futures = {pool.submit(run_job, job, manifest): job for job in jobs}
+        with tqdm(total=len(jobs), desc="reports", unit="page", file=sys.stderr, disable=not progress) as bar:
+            for future in as_completed(futures):
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # a worker that died
+                    outcome = JobOutcome(futures[future].code, False, 0.0, _describe(exc))
+                outcomes.append(outcome)
+                bar.update(1)
+    finally:
+        if own:
+            pool.shutdown(wait=True, cancel_futures=True)
+    order = {job.code: i for i, job in enumerate(jobs)}
+    return sorted(outcomes, key=lambda o: order[o.code])
+
+
+def report_entry(job: ReportJob, root: Path) -> dict:
+    """The manifest's record of one page."""
+    digest = hashlib.sha256()
+    digest.update(job.notebook.read_bytes())
+    digest.update(json.dumps(job.parameters, sort_keys=True).encode())
+    return {"code": job.code, "output": str(job.page.relative_to(root)), "inputs_hash": digest.hexdigest()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Index rows
+
+
+def _headline(results: pd.DataFrame, code: str) -> list[dict]:
+    rows = results[results["code"] == code].set_index("kpi_id")
+    headline = []
+    for kpi_id in INDEX_KPIS:
+        r = rows.loc[kpi_id]
+        headline.append({
+            "label": kpi_id, "title": KPI_NAMES[kpi_id], "value": fmt_pct(r["pct"]),
+            "rag": r["rag"], "band": r["rag"] if r["rag"] != "none" else "no data",
+            "sort": "" if pd.isna(r["pct"]) else repr(float(r["pct"])), "low": bool(r["low_numbers"]),
+        })
+    return headline
+
+
+def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: render.Site, failed: set[str]) -> list[dict]:
+    """Rows of the index's service table: England and Wales and the nations, then every service."""
+    by_code = {job.code: job for job in jobs if job.kind == "service"}
+    units = results[results["kpi_id"] == "KPI3"]
+    rows = []
+    for s in units.itertuples():
+        job = by_code.get(s.code)
+        page = job.page if job else site.service(s.code)
+        built = (job is not None and s.code not in failed) or (job is None and page.exists())
+        href = str(page.relative_to(site.root)) if s.level == "service" and built else None
+        rows.append({"code": s.code, "name": s.name, "nation": s.nation if isinstance(s.nation, str) else "",
+                     "level": s.level, "records": int(s.denominator), "href": href,
+                     "headline": _headline(results, s.code)})
+    return rows
+
+
+def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str]) -> list[dict]:
+    """The national and data-quality pages for the index."""
+    about = {
+        "national": "Every KPI for England and Wales, the nations and each service, benchmarked.",
+        "data_quality": "What happened to every row of the extract, and how complete each service's data is.",
+    }
+    return [
+        {"title": job.title, "about": about[job.kind],
+         "href": None if job.code in failed else str(job.page.relative_to(site.root))}
+        for job in jobs if job.kind in about
+    ]

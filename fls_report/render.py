@@ -1,0 +1,193 @@
+"""Render the site: executed notebooks to self-contained HTML pages, the index, the downloads.
+
+Pages use our own nbconvert template (``templates/fls_page``): no code cells, figures embedded as
+data URIs, our stylesheet inline, and nothing fetched from the network (the stock templates load
+require.js and MathJax from a CDN). Every page carries the same navigation and provenance footer.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import nbformat
+import pandas as pd
+from nbconvert import HTMLExporter
+
+from fls_report import __version__
+from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: Published downloads: (table, columns to publish or None for all). case_mix publishes only the
+#: disclosure-controlled columns (statistics.md §5).
+DOWNLOADS: dict[str, list[str] | None] = {
+    "kpi_results": None,
+    "monthly_kpis": None,
+    "eighty_fifty_eighty": None,
+    "case_mix": ["level", "code", "characteristic", "category", "shown", "pct_shown"],
+    "record_accounting": None,
+    "data_quality_fields": None,
+    "data_quality_issues": None,
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """Paths of the published site under a run's output folder (outputs.md §3)."""
+
+    root: Path
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.html"
+
+    @property
+    def national(self) -> Path:
+        return self.root / "national.html"
+
+    @property
+    def data_quality(self) -> Path:
+        return self.root / "data-quality.html"
+
+    @property
+    def downloads(self) -> Path:
+        return self.root / "downloads"
+
+    def service(self, code: str) -> Path:
+        return self.root / "services" / f"{safe_name(code)}.html"
+
+
+@lru_cache(maxsize=1)
+def site_css() -> str:
+    return (TEMPLATES / "site.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def site_script() -> str:
+    return "<script>\n" + (TEMPLATES / "site.js").read_text(encoding="utf-8") + "</script>"
+
+
+def nav_html(depth: int) -> str:
+    """Site navigation with links relative to a page ``depth`` folders below the site root."""
+    up = "../" * depth
+    links = [("index.html", "All reports"), ("national.html", "National report"),
+             ("data-quality.html", "Data quality"), ("index.html#downloads", "Downloads")]
+    return "".join(f'<a href="{up}{href}">{html.escape(text)}</a>' for href, text in links)
+
+
+def footer_html(manifest: dict) -> str:
+    """The provenance footer: parameters, input checksums, package version, build time."""
+    params = manifest["params"]
+    inputs = manifest["inputs"]
+    rows = manifest["rows"]
+    checksums = "".join(
+        f"<li>{html.escape(name)}: {html.escape(entry['path'])} <code>sha256 {entry['sha256']}</code></li>"
+        for name, entry in sorted(inputs.items())
+    )
+    return (
+        f"<p><strong>{html.escape(params['title'])}</strong>. Audit period {params['period_start']} to "
+        f"{params['period_end']}; data cut-off {params['data_cutoff']}. Rows read {rows['read']:,}: "
+        f"{rows['included']:,} included, {rows['excluded']:,} excluded, {rows['rejected']:,} rejected.</p>"
+        f"<p>Built {html.escape(manifest['built_at'])} by fls-report {html.escape(manifest['versions']['fls_report'])} "
+        f"(Python {html.escape(manifest['versions']['python'])}, pandas {html.escape(manifest['versions']['pandas'])}). Inputs:</p>"
+        f"<ul>{checksums}</ul>"
+    )
+
+
+def page_resources(manifest: dict, title: str, depth: int) -> dict:
+    """What the page template needs besides the notebook."""
+    return {
+        "title": f"{title} – {manifest['params']['title']}",
+        "css": site_css(),
+        "nav_html": nav_html(depth),
+        "footer_html": footer_html(manifest),
+        "script_html": site_script(),
+    }
+
+
+@lru_cache(maxsize=1)
+def _exporter() -> HTMLExporter:
+    return HTMLExporter(
+        template_name="fls_page",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        exclude_anchor_links=True,
+    )
+
+
+def notebook_html(notebook: nbformat.NotebookNode, manifest: dict, title: str, depth: int) -> str:
+    """An executed notebook as one self-contained page."""
+    body, _ = _exporter().from_notebook_node(notebook, resources={"page": page_resources(manifest, title, depth)})
+    return body
+
+
+def write_page(path: Path, markup: str) -> Path:
+    return write_text_atomic(path, markup)
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloads and index
+
+
+def write_downloads(tables: Path, site: Site) -> list[Path]:
+    """Copy the published tables (CSV) and an Excel workbook of them into ``site/downloads``."""
+    written = []
+    frames = {}
+    for name, columns in DOWNLOADS.items():
+        frame = pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False)
+        if columns is not None:
+            frame = frame[columns]
+        frames[name] = frame
+        written.append(write_text_atomic(site.downloads / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n")))
+    workbook = site.downloads / "fls_report_tables.xlsx"
+    temporary = workbook.with_name(f".{workbook.name}.tmp")
+    with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
+        for name, frame in frames.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    temporary.replace(workbook)
+    written.append(workbook)
+    return written
+
+
+@lru_cache(maxsize=1)
+def _jinja() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def write_index(site: Site, manifest: dict, services: list[dict], pages: list[dict], failed: list[str],
+                downloads: list[Path]) -> Path:
+    """The index page: every report with headline results and links, and the downloads."""
+    markup = _jinja().get_template("index.html.j2").render(
+        page=page_resources(manifest, "Reports", 0),
+        params=manifest["params"],
+        services=services,
+        pages=pages,
+        failed=failed,
+        downloads=[{"href": f"downloads/{p.name}", "name": p.name, "size_kb": max(1, p.stat().st_size // 1024)} for p in downloads],
+        version=__version__,
+    )
+    return write_text_atomic(site.index, markup)
+
+
+def copy_file(source: Path, target: Path) -> Path:
+    """Copy a file into the site atomically."""
+    return write_bytes_atomic(target, source.read_bytes())
+
+
+def clear_site(site: Site) -> None:
+    """Remove a previous site before a full build, so no stale page survives."""
+    if site.root.exists():
+        shutil.rmtree(site.root)

@@ -1,0 +1,566 @@
+"""The report sections the notebooks show: each function returns an HTML block or a chart.
+
+The notebooks call these and narrate; nothing here computes a statistic. Every value comes from
+the run's ``tables/`` (written by ``fls-report compute``) and is formatted for reading: one
+decimal place with halves rounded up, bands written as text beside their colour, names escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from fls_report import charts
+from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS, WALES
+from fls_report.kpis import KEY_FIELD_NAMES, rank_services
+from fls_report.io import safe_name
+from fls_report.params import Params, load_params
+from fls_report.pipeline import Outputs
+
+KPI_NUMBERS = [f"KPI{i}" for i in range(1, 12)]
+TREND_KPIS = [f"KPI{i}" for i in range(2, 12)]
+
+
+class Html:
+    """A block of HTML that a notebook displays as it is."""
+
+    def __init__(self, markup: str):
+        self.markup = markup
+
+    def _repr_html_(self) -> str:
+        return self.markup
+
+    def __str__(self) -> str:
+        return self.markup
+
+
+def esc(value) -> str:
+    """Escape any value for HTML text or attributes."""
+    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value), quote=True)
+
+
+def fmt_pct(value, suffix: str = "") -> str:
+    """A percentage to one decimal place, halves rounded up; an en dash when blank."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}{suffix}"
+
+
+def fmt_count(value) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{int(value):,}"
+
+
+def fmt_interval(low, high) -> str:
+    if pd.isna(low) or pd.isna(high):
+        return "–"
+    return f"{fmt_pct(low)} to {fmt_pct(high)}"
+
+
+def band_cell(pct, rag: str, low_numbers: bool = False, extra: str = "") -> str:
+    """A table cell coloured by band, with the band also written as text."""
+    caution = ' <span class="caution" title="Fewer than 10 in the denominator: interpret with care">†</span>' if low_numbers else ""
+    sort = "" if pd.isna(pct) else repr(float(pct))
+    return (
+        f'<td class="num rag-{esc(rag)}" data-sort="{sort}">{fmt_pct(pct)}{caution}{extra}'
+        f'<span class="band">{esc(rag if rag != "none" else "no data")}</span></td>'
+    )
+
+
+def band_rule(kpi_id: str) -> str:
+    """The band thresholds of a KPI in words."""
+    if kpi_id == "KPI1":
+        return "service: green when fewer than 5 key fields have over 20% missing, else red; nations: default bands"
+    green, amber = BANDS.get(kpi_id, DEFAULT_BAND)
+    if amber is None:
+        return f"green ≥ {green}%, red < {green}%"
+    return f"green ≥ {green}%, amber {amber}% to < {green}%, red < {amber}%"
+
+
+# ---------------------------------------------------------------------------------------------
+# The run's tables
+
+
+@dataclass(frozen=True)
+class Run:
+    """A computed run: its parameters and tables, read once per notebook."""
+
+    params: Params
+
+    @property
+    def tables(self) -> Path:
+        return Outputs(self.params.output).tables
+
+    def _read(self, name: str) -> pd.DataFrame:
+        return pd.read_csv(self.tables / f"{name}.csv", dtype={"code": str}, keep_default_na=False,
+                           na_values=[""])
+
+    @cached_property
+    def results(self) -> pd.DataFrame:
+        return self._read("kpi_results")
+
+    @cached_property
+    def monthly(self) -> pd.DataFrame:
+        return self._read("monthly_kpis")
+
+    @cached_property
+    def accounting(self) -> pd.DataFrame:
+        frame = self._read("record_accounting")
+        frame["reason"] = frame["reason"].fillna("")
+        return frame
+
+    @cached_property
+    def fields(self) -> pd.DataFrame:
+        return self._read("data_quality_fields")
+
+    @cached_property
+    def issues(self) -> pd.DataFrame:
+        return self._read("data_quality_issues")
+
+    @cached_property
+    def case_mix(self) -> pd.DataFrame:
+        return self._read("case_mix").astype({"shown": str})
+
+    @cached_property
+    def time_to_event(self) -> pd.DataFrame:
+        return self._read("time_to_event")
+
+    @cached_property
+    def eighty_fifty_eighty(self) -> pd.DataFrame:
+        return self._read("eighty_fifty_eighty")
+
+    @cached_property
+    def eighty_fifty_eighty_summary(self) -> pd.DataFrame:
+        return self._read("eighty_fifty_eighty_summary")
+
+    @cached_property
+    def manifest(self) -> dict:
+        return json.loads(Outputs(self.params.output).manifest.read_text(encoding="utf-8"))
+
+    @cached_property
+    def services(self) -> pd.DataFrame:
+        """Service code, name, nation and in-scope records, in code order."""
+        rows = self.results[(self.results["level"] == "service") & (self.results["kpi_id"] == "KPI3")]
+        return rows[["code", "name", "nation"]].assign(records=rows["denominator"].astype(int)).reset_index(drop=True)
+
+    def service(self, code: str) -> pd.Series:
+        found = self.services[self.services["code"] == code]
+        if found.empty:
+            raise KeyError(f"service code {code!r} is not in the services file")
+        return found.iloc[0]
+
+    @cached_property
+    def ranks(self) -> pd.DataFrame:
+        return rank_services(self.results)
+
+
+def load(params_path: str | Path) -> Run:
+    """Open a computed run from its parameters file."""
+    return Run(load_params(params_path))
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks used on every page
+
+
+def page_header(run: Run, heading: str, lead: str = "") -> Html:
+    """The page title (from code, so it can name the service), audit period and data cut-off."""
+    p = run.params
+    return Html(
+        f"<h1>{esc(heading)}</h1>"
+        f'<p class="page-meta">{esc(p.title)} · fractures from {p.period_start:%-d %B %Y} to '
+        f"{p.period_end:%-d %B %Y} · data cut-off {p.data_cutoff:%-d %B %Y}</p>"
+        + (f"<p>{esc(lead)}</p>" if lead else "")
+    )
+
+
+def _levels_row(run: Run, code: str) -> pd.DataFrame:
+    return run.results[run.results["code"] == code].set_index("kpi_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# National report
+
+
+def headline_cards(run: Run) -> Html:
+    """Records and services in the run, as a row of cards."""
+    counts = run.manifest["rows"]
+    services = run.services
+    with_records = int((services["records"] > 0).sum())
+    cards = [
+        (fmt_count(counts["included"]), "patients in this report (fragility fracture, aged 50+)"),
+        (f"{with_records} of {len(services)}", "services with records in the period"),
+        (fmt_count(counts["read"]), "rows in the extract"),
+        (fmt_count(counts["rejected"] + counts["excluded"]), "rows rejected or out of scope (see data quality)"),
+    ]
+    body = "".join(f'<div class="card"><div class="figure">{f}</div><div class="label">{esc(l)}</div></div>' for f, l in cards)
+    return Html(f'<div class="cards">{body}</div>')
+
+
+def headline_table(run: Run) -> Html:
+    """Every KPI for England and Wales, England and Wales: %, 95% interval and band."""
+    units = [(NATIONAL, "England and Wales"), (ENGLAND, "England"), (WALES, "Wales")]
+    head = "".join(f'<th class="num" scope="col">{esc(name)} %</th><th scope="col">95% interval</th>' for _, name in units)
+    rows = []
+    for kpi_id in KPI_NUMBERS:
+        cells = []
+        for code, _ in units:
+            r = _levels_row(run, code).loc[kpi_id]
+            cells.append(band_cell(r["pct"], r["rag"]) + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td>")
+        national = _levels_row(run, NATIONAL).loc[kpi_id]
+        counts = f"{fmt_count(national['numerator'])} / {fmt_count(national['denominator'])}"
+        rows.append(f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}<br><small>{counts}</small></th>{"".join(cells)}</tr>')
+    return Html(
+        '<table class="headline"><caption>Key performance indicators, England and Wales. KPI1 counts '
+        "services meeting the completeness rule; the small figures are numerator / denominator for "
+        "England and Wales.</caption>"
+        f'<thead><tr><th scope="col">KPI</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def benchmark_table(run: Run, highlight: str | None = None) -> Html:
+    """Every service × KPI, coloured by band with the band in text, national rows first, sortable."""
+    results = run.results
+    wide = results.pivot(index="code", columns="kpi_id", values=["pct", "rag", "low_numbers"])
+    header = ['<th scope="col"><button type="button">Service</button></th>',
+              '<th scope="col"><button type="button">Nation</button></th>',
+              '<th scope="col" class="num"><button type="button">Records</button></th>']
+    header += [
+        f'<th scope="col" class="num"><button type="button" title="{esc(KPI_NAMES[k])}">{k}</button></th>'
+        for k in KPI_NUMBERS
+    ]
+    records = results[results["kpi_id"] == "KPI3"].set_index("code")["denominator"]
+
+    def row(code: str, name: str, nation: str, link: str | None) -> str:
+        label = f'<a href="{esc(link)}">{esc(name)}</a>' if link else esc(name)
+        cells = [f'<th scope="row" data-sort="{esc(name)}">{label}</th>', f"<td>{esc(nation)}</td>",
+                 f'<td class="num" data-sort="{int(records[code])}">{fmt_count(records[code])}</td>']
+        for k in KPI_NUMBERS:
+            cells.append(band_cell(wide.at[code, ("pct", k)], wide.at[code, ("rag", k)], bool(wide.at[code, ("low_numbers", k)])))
+        css = ' class="highlight"' if code == highlight else ""
+        return f"<tr{css}>{''.join(cells)}</tr>"
+
+    pinned = [row(NATIONAL, "England and Wales", "", None), row(ENGLAND, "England", "England", None),
+              row(WALES, "Wales", "Wales", None)]
+    services = [row(s.code, s.name, s.nation, f"services/{safe_name(s.code)}.html" if highlight is None else None)
+                for s in run.services.itertuples()]
+    return Html(
+        '<table class="compact sortable-table"><caption>Benchmark: every service and KPI (%). Select a '
+        "column heading to sort. † fewer than 10 in the denominator.</caption>"
+        f"<thead><tr>{''.join(header)}</tr></thead>"
+        f'<tbody class="pinned">{"".join(pinned)}</tbody><tbody class="sortable">{"".join(services)}</tbody></table>'
+    )
+
+
+def caterpillar(run: Run, kpi_id: str, highlight: str | None = None) -> charts.Chart:
+    return charts.caterpillar(run.results, kpi_id, highlight=highlight)
+
+
+def identification(run: Run, highlight: str | None = None) -> charts.Chart:
+    return charts.identification(run.results, highlight=highlight)
+
+
+def case_mix_table(run: Run) -> Html:
+    """Case mix counts and percentages for England and Wales, England and Wales (disclosure-controlled)."""
+    table = run.case_mix[run.case_mix["level"] != "service"]
+    blocks = []
+    for characteristic, part in table.groupby("characteristic", sort=False):
+        wide = part.pivot(index="category", columns="code", values=["shown", "pct_shown"])
+        order = list(dict.fromkeys(part["category"]))
+        rows = "".join(
+            f'<tr><th scope="row">{esc(cat)}</th>'
+            + "".join(
+                f'<td class="num">{esc(wide.at[cat, ("shown", code)])}</td>'
+                f'<td class="num">{fmt_pct(wide.at[cat, ("pct_shown", code)])}</td>'
+                for code in (NATIONAL, ENGLAND, WALES)
+            )
+            + "</tr>"
+            for cat in order
+        )
+        head = "".join(f'<th class="num">{n} n</th><th class="num">{n} %</th>' for n in ("England and Wales", "England", "Wales"))
+        blocks.append(
+            f"<table><caption>{esc(characteristic.capitalize())}</caption><thead><tr><th>Category</th>{head}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    note = ("<p><small>Counts for England and Wales are exact. Counts for each nation follow the NHS "
+            "Digital rule: 1–7 shown as *, others rounded to the nearest 5; percentages come from "
+            "unrounded counts and are not shown where a count is suppressed.</small></p>")
+    return Html("".join(blocks) + note)
+
+
+def case_mix_chart(run: Run, characteristic: str) -> charts.Chart:
+    return charts.case_mix(run.case_mix, characteristic)
+
+
+def monthly_national(run: Run) -> charts.Chart:
+    return charts.monthly_lines(run.monthly, TREND_KPIS)
+
+
+def eighty_fifty_eighty_table(run: Run) -> Html:
+    """Services meeting the 80/50/80 goals, per nation and nationally."""
+    summary = run.eighty_fifty_eighty_summary
+    rows = "".join(
+        f'<tr><th scope="row">{esc(r.name)}</th><td class="num">{r.meets}</td><td class="num">{r.does_not_meet}</td>'
+        f'<td class="num">{r.not_assessable}</td></tr>'
+        for r in summary.itertuples()
+    )
+    return Html(
+        "<table><caption>Services against 80/50/80: identification (KPI2) ≥ 80%, bone therapy "
+        "recommended (KPI7) ≥ 50% and on treatment at 52 weeks (KPI11) ≥ 80%.</caption>"
+        '<thead><tr><th>Level</th><th class="num">Meet all three</th><th class="num">Do not</th>'
+        f'<th class="num">Not assessable</th></tr></thead><tbody>{rows}</tbody></table>'
+        "<p><small>Not assessable: a service with no caseload estimate or no patients due for one of "
+        "the three measures.</small></p>"
+    )
+
+
+def methods(run: Run) -> Html:
+    """Definitions and the parameters used, printed from the code that computed them."""
+    kpi = run.params.kpi
+    items = []
+    for kpi_id in KPI_NUMBERS:
+        if kpi_id == "KPI1":
+            text = (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
+                    f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
+                    "each field counted over the records it applies to.")
+        elif kpi_id == "KPI2":
+            text = ("Records submitted as a percentage of the local expected caseload for the period "
+                    "(the services file's expected caseload, or 5 × local hip fractures).")
+        else:
+            doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
+            text = " ".join(doc[1].split()) if len(doc) > 1 else ""
+        items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id))}.</dd>")
+    p = run.params
+    parameters = [
+        ("Audit period", f"{p.period_start} to {p.period_end} ({p.months_in_period} months)"),
+        ("Data cut-off", str(p.data_cutoff)),
+        ("Assessment window", f"0–{kpi.assessment_days} days"),
+        ("DXA window", f"0–{kpi.dxa_days} days"),
+        ("Due at 16 weeks", f"fracture + {kpi.due_16wk_days} days on or before the cut-off"),
+        ("Due at 52 weeks", f"fracture + {kpi.due_52wk_days} days on or before the cut-off"),
+        ("Monitoring contact window", f"{kpi.followup_16wk_window_days[0]}–{kpi.followup_16wk_window_days[1]} days"),
+        ("Low numbers", f"denominator under {kpi.low_numbers_below} (marked †)"),
+        ("Disclosure control", f"counts 1–{p.disclosure.threshold - 1} shown as *, others rounded to {p.disclosure.base}"),
+    ]
+    rows = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in parameters)
+    return Html(
+        f'<dl class="definitions">{"".join(items)}</dl>'
+        "<p>Percentages are numerator ÷ denominator; the 95% interval is the Wilson score interval "
+        "(the Public Health England / Fingertips standard), shown for KPI3–KPI11. Bands are set on "
+        "unrounded percentages; pages show one decimal place with halves rounded up.</p>"
+        f"<table><caption>Parameters used in this run</caption><tbody>{rows}</tbody></table>"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Service report
+
+
+def service_heading(run: Run, code: str) -> Html:
+    """The service report's title block; a clear notice for a service with no records."""
+    service = run.service(code)
+    lead = f"{service['nation']} · service code {code} · {fmt_count(service['records'])} patients in this report"
+    block = page_header(run, service["name"], lead).markup
+    if service["records"] == 0:
+        block += ('<div class="notice warning"><strong>No records for this service in this period.</strong> '
+                  "The service is in the services file, but the extract holds no in-scope records for it "
+                  "(fracture in the audit period, aged 50 or over). Its results below are blank. The data "
+                  "quality report shows any rows that were rejected or excluded.</div>")
+    return Html(block)
+
+
+def service_kpi_table(run: Run, code: str) -> Html:
+    """The service's KPIs beside its nation and England and Wales, with band, interval and rank."""
+    service = run.service(code)
+    own, nation = _levels_row(run, code), _levels_row(run, NATION_CODES[service["nation"]])
+    national = _levels_row(run, NATIONAL)
+    ranks = run.ranks.set_index(["code", "kpi_id"]) if not run.ranks.empty else None
+    rows = []
+    for kpi_id in KPI_NUMBERS:
+        r = own.loc[kpi_id]
+        rank = "–"
+        if ranks is not None and (code, kpi_id) in ranks.index:
+            found = ranks.loc[(code, kpi_id)]
+            rank = f"{int(found['rank'])} of {int(found['ranked'])}"
+        counts = f"{fmt_count(r['numerator'])} / {fmt_count(r['denominator'])}"
+        rows.append(
+            f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}</th><td class="num">{counts}</td>'
+            + band_cell(r["pct"], r["rag"], bool(r["low_numbers"]))
+            + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td><td class=\"num\">{rank}</td>"
+            + band_cell(nation.loc[kpi_id, "pct"], nation.loc[kpi_id, "rag"])
+            + band_cell(national.loc[kpi_id, "pct"], national.loc[kpi_id, "rag"])
+            + "</tr>"
+        )
+    return Html(
+        f"<table><caption>{esc(service['name'])}: key performance indicators against {esc(service['nation'])} "
+        "and England and Wales. KPI1 for the service is key fields complete / key fields that apply; "
+        "for the nations, services meeting the rule. Rank 1 is the highest percentage among services "
+        "with patients eligible (ties share a rank). † fewer than 10 in the denominator.</caption>"
+        '<thead><tr><th>KPI</th><th class="num">Numerator / denominator</th><th class="num">Service %</th>'
+        f'<th>95% interval</th><th class="num">Rank</th><th class="num">{esc(service["nation"])} %</th>'
+        f'<th class="num">England and Wales %</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def service_monthly(run: Run, code: str) -> charts.Chart:
+    nation = NATION_CODES[run.service(code)["nation"]]
+    return charts.monthly_lines(run.monthly, TREND_KPIS, code=code, nation_code=nation)
+
+
+def service_time_to_event(run: Run, code: str, event: str) -> charts.Chart:
+    limit = run.params.kpi.assessment_days if event == "assessment" else run.params.kpi.dxa_days
+    return charts.time_to_event(run.time_to_event, code, event, limit_days=limit)
+
+
+def service_time_summary(run: Run, code: str) -> Html:
+    """Median and interquartile range of days to assessment and to DXA, service against national."""
+    rows = []
+    for event, label in (("assessment", "FLS assessment"), ("dxa", "DXA scan")):
+        cells = []
+        for unit in (code, NATIONAL):
+            s = charts.time_to_event_summary(run.time_to_event, unit, event)
+            if s["with_event"]:
+                cells.append(f'<td class="num">{s["median"]:g}</td><td class="num">{s["q1"]:g}–{s["q3"]:g}</td>'
+                             f'<td class="num">{fmt_count(s["with_event"])} of {fmt_count(s["records"])}</td>')
+            else:
+                cells.append('<td class="num">–</td><td class="num">–</td>'
+                             f'<td class="num">0 of {fmt_count(s["records"])}</td>')
+        rows.append(f'<tr><th scope="row">{label}</th>{"".join(cells)}</tr>')
+    return Html(
+        "<table><caption>Days from fracture (events on or after the fracture date)</caption>"
+        '<thead><tr><th rowspan="2">To</th><th colspan="3">This service</th><th colspan="3">England and Wales</th></tr>'
+        '<tr><th class="num">Median</th><th class="num">IQR</th><th class="num">With a date</th>'
+        '<th class="num">Median</th><th class="num">IQR</th><th class="num">With a date</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def service_completeness(run: Run, code: str) -> charts.Chart:
+    return charts.completeness_bars(run.fields, code)
+
+
+def service_issues(run: Run, code: str) -> Html:
+    """Row accounting and data issue counts for one service (counts only)."""
+    accounting = run.accounting[run.accounting["code"] == code]
+    issues = run.issues[run.issues["code"] == code]
+    acc_rows = "".join(
+        f'<tr><td>{esc(r.state)}</td><td>{esc(r.reason or "–")}</td><td class="num">{fmt_count(r.rows)}</td></tr>'
+        for r in accounting.itertuples()
+    ) or '<tr><td colspan="3">No rows in the extract.</td></tr>'
+    issue_rows = "".join(
+        f'<tr><td>{esc(r.field)}</td><td>{esc(r.rule)}</td><td class="num">{fmt_count(r.count)}</td></tr>'
+        for r in issues.itertuples()
+    ) or '<tr><td colspan="3">No data issues found.</td></tr>'
+    return Html(
+        f'<table><caption>Rows from this service</caption><thead><tr><th>State</th><th>Reason</th><th class="num">Rows</th></tr></thead>'
+        f"<tbody>{acc_rows}</tbody></table>"
+        f'<table><caption>Data issues in included rows (the value is treated as blank)</caption><thead><tr><th>Field</th><th>Rule</th>'
+        f'<th class="num">Rows</th></tr></thead><tbody>{issue_rows}</tbody></table>'
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Data-quality report
+
+
+def accounting_table(run: Run) -> Html:
+    """Rows read, rejected, excluded and included per service code, with totals."""
+    acc = run.accounting
+    wide = acc.pivot_table(index="code", columns="state", values="rows", aggfunc="sum", fill_value=0)
+    for state in ("rejected", "excluded", "included"):
+        if state not in wide:
+            wide[state] = 0
+    wide["read"] = wide[["rejected", "excluded", "included"]].sum(axis=1)
+    names = run.services.set_index("code")["name"]
+    rows = "".join(
+        f'<tr><th scope="row" data-sort="{esc(code)}">{esc(code)}</th><td>{esc(names.get(code, "not in the services file"))}</td>'
+        + "".join(f'<td class="num" data-sort="{int(wide.at[code, s])}">{fmt_count(wide.at[code, s])}</td>'
+                  for s in ("read", "rejected", "excluded", "included"))
+        + "</tr>"
+        for code in wide.index
+    )
+    total = wide[["read", "rejected", "excluded", "included"]].sum()
+    reasons = acc[acc["state"] != "included"].groupby(["state", "reason"], sort=False)["rows"].sum()
+    reason_rows = "".join(
+        f'<tr><td>{esc(state)}</td><td>{esc(reason)}</td><td class="num">{fmt_count(n)}</td></tr>'
+        for (state, reason), n in reasons.items()
+    )
+    return Html(
+        '<table><caption>Why rows left the report, all services</caption><thead><tr><th>State</th><th>Reason</th>'
+        f'<th class="num">Rows</th></tr></thead><tbody>{reason_rows}</tbody></table>'
+        '<table class="compact sortable-table"><caption>Rows per service code (select a heading to sort). '
+        "Codes not in the services file are rejected as unknown service.</caption><thead><tr>"
+        + "".join(f'<th scope="col"{" class=num" if i > 1 else ""}><button type="button">{h}</button></th>'
+                  for i, h in enumerate(["Code", "Service", "Read", "Rejected", "Excluded", "Included"]))
+        + f'</tr></thead><tbody class="pinned"><tr><th scope="row">All</th><td></td>'
+        + "".join(f'<td class="num">{fmt_count(total[s])}</td>' for s in ("read", "rejected", "excluded", "included"))
+        + f'</tr></tbody><tbody class="sortable">{rows}</tbody></table>'
+    )
+
+
+def completeness_heatmap(run: Run) -> charts.Chart:
+    return charts.completeness_heatmap(run.fields, names=run.services.set_index("code")["name"].to_dict())
+
+
+def issue_counts(run: Run) -> Html:
+    """Data issues in included rows, by rule and by field."""
+    issues = run.issues
+    if issues.empty:
+        return Html("<p>No field-level data issues were found in the included rows.</p>")
+    by_rule = issues.groupby("rule", sort=False)["count"].sum()
+    by_field = issues.pivot_table(index="field", columns="rule", values="count", aggfunc="sum", fill_value=0)
+    rules = list(by_rule.index)
+    rule_rows = "".join(f'<tr><td>{esc(r)}</td><td class="num">{fmt_count(n)}</td></tr>' for r, n in by_rule.items())
+    field_rows = "".join(
+        f'<tr><th scope="row">{esc(f)}</th>' + "".join(f'<td class="num">{fmt_count(by_field.at[f, r])}</td>' for r in rules) + "</tr>"
+        for f in by_field.index
+    )
+    return Html(
+        f'<table><caption>Data issues by rule (rows)</caption><thead><tr><th>Rule</th><th class="num">Rows</th></tr></thead>'
+        f"<tbody>{rule_rows}</tbody></table>"
+        f'<table class="compact"><caption>Data issues by field and rule (rows)</caption><thead><tr><th>Field</th>'
+        + "".join(f'<th class="num">{esc(r)}</th>' for r in rules)
+        + f"</tr></thead><tbody>{field_rows}</tbody></table>"
+    )
+
+
+def key_fields_note() -> Html:
+    return Html("<p><small>The 17 key fields of KPI1: " + esc(", ".join(KEY_FIELD_NAMES)) + ".</small></p>")
+
+
+def caterpillars(run: Run, highlight: str | None = None, kpi_ids: list[str] | None = None) -> Html:
+    """Caterpillar plots for KPI3–KPI11 (or ``kpi_ids``), optionally highlighting one service."""
+    return Html("".join(caterpillar(run, k, highlight).to_html() for k in (kpi_ids or list(RECORD_KPIS))))
+
+
+def case_mix_charts(run: Run) -> Html:
+    """Case-mix bar charts for each characteristic."""
+    return Html("".join(case_mix_chart(run, c).to_html() for c in dict.fromkeys(run.case_mix["characteristic"])))
+
+
+def row_rules() -> Html:
+    """How rows are rejected, excluded or kept, and the field-level rules, from the data dictionary."""
+    from fls_report import dictionary as dd
+
+    def items(values):
+        return "".join(f"<li>{esc(v)}</li>" for v in values)
+
+    return Html(
+        "<p>Every row of the extract ends in exactly one state. Rows are <strong>rejected</strong> for the "
+        "first of these reasons that applies (checked in this order):</p>"
+        f"<ol>{items(dd.REJECT_REASONS)}</ol>"
+        "<p>Valid rows outside this report's scope are <strong>excluded</strong>:</p>"
+        f"<ol>{items(dd.EXCLUDE_REASONS)}</ol>"
+        "<p>Every other row is <strong>included</strong>. A problem with one field keeps the row: the value "
+        "is counted as a data issue (the first rule that applies) and treated as blank:</p>"
+        f"<ol>{items(dd.FIELD_RULES)}</ol>"
+        "<p>Record-level lists for fixing the data are written to the run's restricted folder, which is "
+        "never published.</p>"
+    )

@@ -29,9 +29,9 @@ $(DEMO_DATA): | $(STAMP)
 ## demo-data: write the synthetic demonstration extract and services file (if absent)
 demo-data: $(DEMO_DATA)
 
-## report: set everything up and build the demo report (PARAMS=params/other.yml for another run)
+## report: set everything up and build the demo site (PARAMS=params/other.yml for another run)
 report: $(STAMP) $(if $(filter $(PARAMS),params/demo.yml),$(DEMO_DATA))
-	$(BIN)/fls-report compute $(PARAMS)
+	$(BIN)/fls-report build $(PARAMS)
 
 ## test: set everything up and run the test suite
 test: $(STAMP)

@@ -1,0 +1,1365 @@
+"""Figures for the report pages, drawn from the tidy tables of outputs.md §3.
+
+Every function here takes a table that ``compute`` wrote (``kpi_results``, ``monthly_kpis``,
+``case_mix``, ``time_to_event``, ``data_quality_fields``), never raw records, and returns a
+:class:`Chart`: the matplotlib figure together with its alt text and caption, so that a page
+cannot show a figure without saying in words what it shows and what it leaves off.
+
+Conventions
+-----------
+* Figures are built with :class:`matplotlib.figure.Figure` directly: no pyplot, no global figure
+  state, no interactive backend. Rendering is deterministic (no software or date metadata in the
+  PNG), so the same table gives the same bytes.
+* Colours are the Okabe–Ito palette, defined once below; band (RAG) colours are never the only
+  signal (bands are also named in words, low numbers use a hollow marker, cells over a threshold
+  carry a dot).
+* Percentages are drawn on a 0–100 scale and written to one decimal place with halves rounded
+  up (kpis.md, *Display*). Anything a chart leaves off is counted in its caption.
+* An input with nothing to draw gives a chart that says "No records to show"; no function raises
+  for empty or all-blank input.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import functools
+import html
+import io
+import math
+import textwrap
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Mapping, Sequence
+
+import matplotlib
+import matplotlib.style
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FixedLocator, MultipleLocator, StrMethodFormatter
+
+from fls_report import dictionary as dd
+from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, LEVEL_NAMES, NATIONAL, WALES
+from fls_report.params import DisclosureParams, KpiParams
+
+# ---------------------------------------------------------------------------------------------
+# Palette and layout constants
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with the common colour-vision
+#: deficiencies.
+OKABE_ITO: dict[str, str] = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GREY_DARK = "#4D4D4D"
+GREY_MID = "#999999"
+GREY_LIGHT = "#D9D9D9"
+
+#: Band colours (shading only; bands are always named in words as well).
+RAG_COLOURS: dict[str, str] = {
+    "green": OKABE_ITO["bluish_green"],
+    "amber": OKABE_ITO["orange"],
+    "red": OKABE_ITO["vermillion"],
+    "none": GREY_MID,
+}
+SERVICE_COLOUR = GREY_DARK
+HIGHLIGHT_COLOUR = OKABE_ITO["blue"]
+#: Line colours for the reporting levels: the service, its nation and England and Wales.
+LEVEL_COLOURS: dict[str, str] = {
+    NATIONAL: OKABE_ITO["black"],
+    ENGLAND: OKABE_ITO["orange"],
+    WALES: OKABE_ITO["bluish_green"],
+    "service": OKABE_ITO["blue"],
+}
+OVER_THRESHOLD_COLOUR = OKABE_ITO["vermillion"]
+#: Sequential light-to-dark single-hue map for the share missing (readable in grey scale).
+MISSING_CMAP = "Blues"
+
+FIGURE_WIDTH_IN = 9.0
+DPI = 144
+CSS_PX_PER_IN = 96
+STYLE: dict[str, object] = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "figure.titlesize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlelocation": "left",
+    "svg.hashsalt": "fls-report",
+    "savefig.bbox": "standard",
+    "savefig.transparent": False,
+    "savefig.facecolor": "white",
+}
+
+NO_RECORDS = "No records to show"
+#: A completeness heatmap with more services than this repeats the field names underneath.
+REPEAT_FIELD_LABELS_AFTER = 40
+
+EVENT_LABELS: dict[str, str] = {"assessment": "FLS assessment", "dxa": "DXA scan"}
+EVENT_ARTICLES: dict[str, str] = {"assessment": "an", "dxa": "a"}
+EVENT_DENOMINATORS: dict[str, str] = {
+    "assessment": "in-scope records",
+    "dxa": "records with a DXA ordered or recommended",
+}
+EVENT_LIMIT_DEFAULTS: dict[str, int] = {
+    "assessment": KpiParams.assessment_days,
+    "dxa": KpiParams.dxa_days,
+}
+NATION_LEVEL_CODES: tuple[str, ...] = (NATIONAL, ENGLAND, WALES)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Chart
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A figure with the words a page needs to publish it.
+
+    Attributes
+    ----------
+    figure : matplotlib.figure.Figure
+        The drawing (built without pyplot).
+    alt : str
+        Alt text for a screen-reader user: what the figure shows, with its key numbers.
+    caption : str
+        One or two sentences for under the figure, including what is left off and why.
+    """
+
+    figure: Figure
+    alt: str
+    caption: str
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def to_png(self) -> bytes:
+        """The figure as PNG bytes at :data:`DPI`, with no date or software metadata.
+
+        Rendered once under the house style (so a notebook's own rcParams or seaborn theme
+        cannot change the bytes) and cached: change the figure after this and the PNG is stale.
+        """
+        if "png" not in self._cache:
+            buffer = io.BytesIO()
+            with _house_style():
+                self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+            self._cache["png"] = buffer.getvalue()
+            _close(self.figure)
+        return self._cache["png"]
+
+    def to_html(self) -> str:
+        """A ``<figure>`` with the PNG embedded as base64, its alt text and its caption.
+
+        Alt text and caption are HTML-escaped. The image scales down to its container
+        (``max-width:100%``). The figure is rendered once; if pyplot manages it, it is closed.
+        """
+        png = self.to_png()
+        width_in, height_in = self.figure.get_size_inches()
+        width, height = round(width_in * CSS_PX_PER_IN), round(height_in * CSS_PX_PER_IN)
+        data = base64.b64encode(png).decode("ascii")
+        return (
+            '<figure class="fls-chart" style="margin:1em 0">'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(self.alt, quote=True)}" '
+            f'width="{width}" height="{height}" style="max-width:100%;height:auto">'
+            f"<figcaption>{html.escape(self.caption, quote=True)}</figcaption>"
+            "</figure>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def _house_style():
+    """matplotlib's defaults plus :data:`STYLE`, whatever the caller's rcParams (restored after)."""
+    return matplotlib.style.context(["default", STYLE])
+
+
+def _close(figure: Figure) -> None:
+    """Close ``figure`` in pyplot if pyplot manages it (figures built here never are)."""
+    if getattr(figure.canvas, "manager", None) is not None:
+        from matplotlib import pyplot
+
+        pyplot.close(figure)
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers: numbers and words
+
+
+def format_pct(value) -> str:
+    """A percentage to one decimal place, halves rounded up, with ``%`` (``"–"`` if blank)."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+
+def format_days(value) -> str:
+    """A number of days: whole days without a decimal, half days with one."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _count(value: int) -> str:
+    return f"{int(value):,}"
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{_count(n)} {one if n == 1 else (many or one + 's')}"
+
+
+def _plain(text) -> str:
+    """Text for matplotlib drawn literally: escape ``$`` so it never starts mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap to at most ``width`` characters a line, in as few lines as possible, evened out
+    (so "FLS assessment within 90 days" does not leave "days" alone on a line)."""
+    def wrapped(at: int) -> list[str]:
+        return textwrap.wrap(text, at, break_long_words=False, break_on_hyphens=False)
+
+    lines = wrapped(width)
+    if len(lines) <= 1:
+        return text
+    narrowest = width
+    while narrowest > 1 and len(wrapped(narrowest - 1)) == len(lines):
+        narrowest -= 1
+    return "\n".join(wrapped(narrowest))
+
+
+def _name_of(code: str, name=None) -> str:
+    """``name (code)`` for a service, or the level name for NATIONAL/ENGLAND/WALES."""
+    if code in LEVEL_NAMES:
+        return LEVEL_NAMES[code]
+    if name is None or pd.isna(name) or str(name).strip() == "":
+        return f"Service {code}"
+    return f"{name} ({code})"
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    """``low_numbers`` as booleans, whether read as bool or as ``true``/``false`` text."""
+    if values.dtype == bool:
+        return values
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+
+
+def _kpi_title(kpi_id: str) -> str:
+    return f"{kpi_id}: {KPI_NAMES.get(kpi_id, kpi_id)}"
+
+
+def _band_edges(kpi_id: str) -> tuple[int, int | None]:
+    return BANDS.get(kpi_id, DEFAULT_BAND)
+
+
+def _band_words(kpi_id: str) -> dict[str, str]:
+    """Each band of ``kpi_id`` in words, e.g. ``{"green": "80% and above", ...}``."""
+    green, amber = _band_edges(kpi_id)
+    words = {"green": f"{green}% and above"}
+    if amber is None:
+        words["red"] = f"below {green}%"
+    else:
+        words["amber"] = f"{amber}% to below {green}%"
+        words["red"] = f"below {amber}%"
+    return words
+
+
+def _field_label(name: str) -> str:
+    """A key field's column name in plain English, e.g. ``date_followup_16wk``."""
+    words = {
+        "dxa": "DXA",
+        "followup": "follow-up",
+        "16wk": "(16 wk)",
+        "52wk": "(52 wk)",
+        "strength": "strength &",
+    }
+    parts = [words.get(part, part) for part in str(name).split("_")]
+    text = " ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------------
+# Figure helpers
+
+
+def _figure(height_in: float, width_in: float = FIGURE_WIDTH_IN) -> Figure:
+    return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def _styled(draw: Callable[..., Chart]) -> Callable[..., Chart]:
+    """Draw under the house rc settings without changing the caller's rcParams."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs) -> Chart:
+        with _house_style():
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def _empty(title: str, reason: str) -> Chart:
+    """A chart that says there is nothing to show, and why."""
+    with _house_style():
+        figure = _figure(2.4)
+        ax = figure.add_subplot()
+        ax.set_axis_off()
+        _title(figure, title)
+        ax.text(0.5, 0.6, NO_RECORDS, ha="center", va="center", fontsize=14, color=GREY_DARK,
+                transform=ax.transAxes)
+        ax.text(0.5, 0.3, _plain(_wrap(reason, 90)), ha="center", va="center", fontsize=10,
+                color=GREY_DARK, transform=ax.transAxes)
+    words = f"{title}: {NO_RECORDS.lower()}. {reason}"
+    return Chart(figure=figure, alt=words, caption=words)
+
+
+def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_levels: Sequence[float] = ()) -> None:
+    """Label a highlighted point with a line to a box in the emptiest corner or edge of the axes.
+
+    ``obstacles`` is an array of ``(x, y_low, y_high)`` in data coordinates (a point has
+    ``y_low == y_high``); ``soft_levels`` are horizontal lines (e.g. the national line) that the
+    box may cover if nothing emptier is available. Axis limits must already be set.
+    """
+    to_axes = ax.transData + ax.transAxes.inverted()
+    px, py = to_axes.transform((x, y))
+    lines = text.split("\n")
+    width_in = FIGURE_WIDTH_IN * 0.8
+    height_in = ax.figure.get_figheight() * 0.7
+    box_w = max(len(line) for line in lines) * 0.078 / width_in + 0.03
+    box_h = len(lines) * 0.18 / height_in + 0.04
+    if len(obstacles):
+        obstacles = np.asarray(obstacles, dtype=float)
+        low = to_axes.transform(obstacles[:, [0, 1]])
+        high = to_axes.transform(obstacles[:, [0, 2]])
+        ox, oy_low, oy_high = low[:, 0], np.minimum(low[:, 1], high[:, 1]), np.maximum(low[:, 1], high[:, 1])
+    else:
+        ox = oy_low = oy_high = np.array([])
+    soft = [to_axes.transform((0, level))[1] for level in soft_levels if pd.notna(level)]
+    candidates = [
+        (0.98, 0.97, "right", "top"), (0.02, 0.03, "left", "bottom"), (0.02, 0.97, "left", "top"),
+        (0.98, 0.03, "right", "bottom"), (0.5, 0.97, "center", "top"), (0.5, 0.03, "center", "bottom"),
+    ]
+    best, best_score = None, None
+    for cx, cy, ha, va in candidates:
+        x0 = cx - box_w if ha == "right" else cx - box_w / 2 if ha == "center" else cx
+        y0 = cy - box_h if va == "top" else cy
+        x1, y1 = x0 + box_w, y0 + box_h
+        hits = np.sum((ox >= x0 - 0.01) & (ox <= x1 + 0.01) & (oy_high >= y0) & (oy_low <= y1))
+        covers_point = x0 - 0.02 <= px <= x1 + 0.02 and y0 - 0.03 <= py <= y1 + 0.03
+        soft_hits = sum(0.5 for level in soft if y0 <= level <= y1)
+        distance = math.hypot((x0 + x1) / 2 - px, (y0 + y1) / 2 - py)
+        score = (int(covers_point), hits + soft_hits, distance)
+        if best_score is None or score < best_score:
+            best, best_score = (cx, cy, ha, va), score
+    cx, cy, ha, va = best
+    ax.annotate(
+        _plain(text), xy=(x, y), xytext=(cx, cy), textcoords="axes fraction", ha=ha, va=va,
+        fontsize=9, color=HIGHLIGHT_COLOUR, fontweight="bold",
+        bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": HIGHLIGHT_COLOUR, "alpha": 0.95},
+        arrowprops={"arrowstyle": "-", "color": HIGHLIGHT_COLOUR, "lw": 1, "shrinkA": 0, "shrinkB": 4},
+        zorder=6,
+    )
+
+
+def _title(figure: Figure, text: str, width: int = 95) -> None:
+    """The figure's title, left-aligned across the whole figure."""
+    figure.suptitle(_plain(_wrap(text, width)), x=0.01, ha="left", fontsize=12)
+
+
+def _rank_ticks(n: int) -> list[int]:
+    """Tick positions on a rank axis: 1, then every 5, 10 or 25."""
+    step = 5 if n <= 60 else 10 if n <= 150 else 25
+    return [1] + list(range(step, n + 1, step))
+
+
+def _pct_axis_top(*series: pd.Series) -> float:
+    """The top of a 0–100 percentage axis, extended (to a multiple of 10) when values exceed 100."""
+    values = pd.concat([pd.Series(s, dtype=float) for s in series], ignore_index=True).dropna()
+    top = float(values.max()) if len(values) else 100.0
+    return 100.0 if top <= 100 else 10 * math.ceil(top * 1.04 / 10)
+
+
+def _ranks(pct: pd.Series) -> pd.Series:
+    """Rank 1 = highest unrounded percentage; ties share the better rank (kpis.md)."""
+    return pct.rank(ascending=False, method="min").astype(int)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Caterpillar plot
+
+
+def _has_rows(frame: pd.DataFrame | None, columns: Sequence[str], table: str) -> bool:
+    """Whether ``frame`` has rows to draw; an empty frame is fine whatever its columns, but a
+    frame with rows must have the contract's ``columns`` (named in the error if not)."""
+    if frame is None or len(frame) == 0:
+        return False
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table} table is missing column(s) {', '.join(missing)}")
+    return True
+
+
+#: The columns each chart reads from its table (outputs.md §3).
+RESULT_COLUMNS = ("level", "code", "kpi_id", "numerator", "denominator", "pct")
+MONTHLY_COLUMNS = ("code", "kpi_id", "month", "denominator", "pct")
+CASE_MIX_COLUMNS = ("code", "characteristic", "category", "shown", "pct_shown")
+TIME_TO_EVENT_COLUMNS = ("code", "event", "days", "count", "records")
+FIELDS_COLUMNS = ("code", "field", "pct_missing")
+
+
+def _service_rows(results: pd.DataFrame, kpi_id: str) -> pd.DataFrame:
+    rows = results[(results["level"] == "service") & (results["kpi_id"] == kpi_id)].copy()
+    rows["denominator"] = pd.to_numeric(rows["denominator"], errors="coerce")
+    return rows
+
+
+def _national_row(results: pd.DataFrame, kpi_id: str) -> pd.Series | None:
+    rows = results[(results["code"] == NATIONAL) & (results["kpi_id"] == kpi_id)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _left_off_words(n_zero: int, n_blank: int, kpi_id: str) -> str:
+    """The services a KPI chart leaves off, in words ('' when none)."""
+    parts = []
+    if n_zero:
+        parts.append(f"{_plural(n_zero, 'service')} with no eligible records")
+    if n_blank:
+        parts.append(f"{_plural(n_blank, 'service')} without a caseload estimate" if kpi_id == "KPI2"
+                     else f"{_plural(n_blank, 'service')} with a blank denominator")
+    if not parts:
+        return ""
+    verb = "is" if n_zero + n_blank == 1 else "are"
+    return f"{' and '.join(parts)} {verb} not shown."
+
+
+@_styled
+def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None) -> Chart:
+    """Services ranked by their percentage for one KPI, with 95% intervals.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``kpi_results`` (outputs.md §3): ``level``, ``code``, ``name``, ``kpi_id``,
+        ``numerator``, ``denominator``, ``pct``, ``ci_low``, ``ci_high``, ``rag``,
+        ``low_numbers``.
+    kpi_id : str
+        ``KPI1`` … ``KPI11``.
+    highlight : str, optional
+        A service code to draw in the highlight colour and label with its name, value and rank.
+
+    Returns
+    -------
+    Chart
+        Service rows with a denominator above 0, highest to lowest (x = position, ties in code
+        order; the label gives the kpis.md rank, where ties share the better rank), each a point
+        with its Wilson interval (KPI3–KPI11); the national percentage as a dashed line; the
+        bands of kpis.md as faint shading named at the right (not for KPI1, whose service band
+        counts the fields over the threshold rather than reading this percentage). Low-numbers
+        services are hollow. Services with denominator 0 or blank are left off and counted in
+        the caption. The vertical axis runs from 0 to 100%, further when a value exceeds 100%
+        (KPI2), and to less than 100% only when every value and band edge is below 45% (KPI3).
+    """
+    kpi_name = KPI_NAMES.get(kpi_id, kpi_id)
+    title = f"{_kpi_title(kpi_id)}, by service"
+    if not _has_rows(results, RESULT_COLUMNS, "kpi_results"):
+        return _empty(title, "The KPI results table is empty.")
+    rows = _service_rows(results, kpi_id)
+    n_blank = int(rows["denominator"].isna().sum())
+    n_zero = int((rows["denominator"] <= 0).sum())
+    shown = rows[rows["denominator"] > 0].copy()
+    left_off = _left_off_words(n_zero, n_blank, kpi_id)
+    if shown.empty:
+        return _empty(title, f"No service has eligible records for {kpi_id} ({kpi_name}). {left_off}".strip())
+
+    for column in ("pct", "ci_low", "ci_high"):
+        shown[column] = pd.to_numeric(shown[column], errors="coerce") if column in shown else np.nan
+    shown["low"] = _as_bool(shown["low_numbers"]) if "low_numbers" in shown else False
+    shown["rank"] = _ranks(shown["pct"])
+    shown = shown.sort_values(["pct", "code"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    shown["x"] = np.arange(1, len(shown) + 1)
+    national = _national_row(results, kpi_id)
+    national_pct = float(national["pct"]) if national is not None and pd.notna(national["pct"]) else np.nan
+    has_ci = bool(shown["ci_low"].notna().any())
+    draw_bands = kpi_id != "KPI1"
+    green, amber = _band_edges(kpi_id)
+
+    extent = pd.concat([shown["pct"], shown["ci_high"], pd.Series([national_pct])]).dropna()
+    highest = max(float(extent.max()) if len(extent) else 0.0, green if draw_bands else 0.0)
+    top = _pct_axis_top(extent)
+    zoomed = highest <= 45
+    if zoomed:
+        top = 10 * math.ceil(highest * 1.2 / 10)
+
+    figure = _figure(5.4)
+    ax = figure.add_subplot()
+    ax.set_xlim(0.3, len(shown) + 0.7)
+    ax.set_ylim(0, top)
+    if draw_bands:
+        spans = [(0, amber if amber is not None else green, "red")]
+        if amber is not None:
+            spans.append((amber, green, "amber"))
+        spans.append((green, top, "green"))
+        short = {"green": f"≥{green}%", "amber": f"{amber}–{green}%", "red": f"<{amber if amber is not None else green}%"}
+        for low, high, rag in spans:
+            high = min(high, top)
+            if high <= low:
+                continue
+            ax.axhspan(low, high, color=RAG_COLOURS[rag], alpha=0.10, lw=0, zorder=0)
+            ax.text(1.01, (low + high) / 2 / top, f"{rag}\n{short[rag]}", transform=ax.transAxes, ha="left",
+                    va="center", fontsize=9, color=GREY_DARK)
+        for edge in (green, amber):
+            if edge is not None and edge < top:
+                ax.axhline(edge, color=GREY_MID, lw=0.6, ls=":", zorder=1)
+    else:
+        ax.grid(axis="y", color=GREY_LIGHT, lw=0.5, zorder=0)
+
+    if has_ci:
+        ax.vlines(shown["x"], shown["ci_low"], shown["ci_high"], color=GREY_MID, lw=1.2, zorder=2, clip_on=False)
+    size = 30 if len(shown) <= 60 else 16
+    solid, hollow = shown[~shown["low"]], shown[shown["low"]]
+    ax.scatter(solid["x"], solid["pct"], s=size, color=SERVICE_COLOUR, zorder=3, clip_on=False)
+    ax.scatter(hollow["x"], hollow["pct"], s=size, facecolor="white", edgecolor=SERVICE_COLOUR, lw=1.2, zorder=3,
+               clip_on=False)
+    if pd.notna(national_pct):
+        ax.axhline(national_pct, color=OKABE_ITO["black"], lw=1.3, ls="--", zorder=4)
+
+    highlighted = shown[shown["code"] == highlight] if highlight is not None else shown.iloc[0:0]
+    highlight_words = ""
+    if len(highlighted):
+        point = highlighted.iloc[0]
+        if pd.notna(point["ci_low"]):
+            ax.vlines(point["x"], point["ci_low"], point["ci_high"], color=HIGHLIGHT_COLOUR, lw=2.2, zorder=5)
+        ax.scatter([point["x"]], [point["pct"]], s=size * 2.4, zorder=6, lw=1.6, edgecolor=HIGHLIGHT_COLOUR,
+                   facecolor="white" if point["low"] else HIGHLIGHT_COLOUR, clip_on=False)
+        label = _name_of(point["code"], point.get("name"))
+        highlight_words = f"{label}: {format_pct(point['pct'])}, rank {point['rank']} of {len(shown)}"
+        obstacles = np.column_stack([
+            shown["x"], shown["ci_low"].fillna(shown["pct"]), shown["ci_high"].fillna(shown["pct"]),
+        ])
+        _annotate(ax, point["x"], point["pct"], _wrap(highlight_words, 42), obstacles, [national_pct])
+    elif highlight is not None:
+        highlight_words = f"Service {highlight} is not shown: it has no eligible records for {kpi_id}."
+
+    ax.set_xlabel("Services ranked from highest to lowest percentage")
+    ax.set_ylabel("%")
+    ax.xaxis.set_major_locator(FixedLocator(_rank_ticks(len(shown))))
+    _title(figure, title)
+
+    handles = [Line2D([], [], marker="o", ls="-" if has_ci else "none", lw=1.2, color=GREY_MID,
+                      markerfacecolor=SERVICE_COLOUR, markeredgecolor=SERVICE_COLOUR,
+                      label="Service" + (" with 95% interval" if has_ci else ""))]
+    if len(hollow):
+        handles.append(Line2D([], [], marker="o", ls="none", markerfacecolor="white", markeredgecolor=SERVICE_COLOUR,
+                              label="Low numbers (small denominator): interpret with caution"))
+    if pd.notna(national_pct):
+        handles.append(Line2D([], [], color=OKABE_ITO["black"], ls="--",
+                              label=f"England and Wales: {format_pct(national_pct)}"))
+    if len(highlighted):
+        handles.append(Line2D([], [], marker="o", ls="none", color=HIGHLIGHT_COLOUR,
+                              label=_plain(_truncate(_name_of(highlight, highlighted.iloc[0].get("name")), 60))))
+    figure.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
+
+    counts = shown["rag"].value_counts() if "rag" in shown else pd.Series(dtype=int)
+    band_words = ""
+    if draw_bands:
+        band_words = " Services by band: " + ", ".join(
+            f"{_count(int(counts.get(rag, 0)))} {rag} ({words})" for rag, words in _band_words(kpi_id).items()
+        ) + "."
+    alt = (
+        f"Caterpillar plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}, ranked from highest "
+        f"to lowest percentage" + (" with 95% confidence intervals" if has_ci else "")
+        + f". Service percentages range from {format_pct(shown['pct'].min())} to {format_pct(shown['pct'].max())}"
+        + (f"; the England and Wales figure is {format_pct(national_pct)}." if pd.notna(national_pct) else ".")
+        + band_words
+        + (f" {_plural(len(hollow), 'service has', 'services have')} low numbers (hollow markers)." if len(hollow) else "")
+        + (f" Highlighted: {highlight_words}." if len(highlighted) else "")
+        + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
+        + (f" {left_off}" if left_off else "")
+    )
+    caption = (
+        f"{_kpi_title(kpi_id)}: services ranked from highest to lowest"
+        + (", with 95% Wilson intervals" if has_ci else "")
+        + (f"; dashed line: England and Wales ({format_pct(national_pct)})" if pd.notna(national_pct) else "")
+        + ("; hollow markers: low numbers" if len(hollow) else "")
+        + (f"; the vertical axis stops at {top:g}%" if zoomed else "")
+        + ("; no band shading, as a service's KPI1 band counts its key fields over the threshold"
+           if not draw_bands else "")
+        + "."
+        + (f" {left_off}" if left_off else "")
+        + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Identification against expected caseload
+
+
+@_styled
+def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart:
+    """Records submitted against expected caseload (KPI2), one point per service.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        ``kpi_results``; the KPI2 service rows are used: x = ``denominator`` (expected caseload
+        for the period), y = ``numerator`` (in-scope records submitted).
+    highlight : str, optional
+        A service code to draw in the highlight colour and label.
+
+    Returns
+    -------
+    Chart
+        Points with reference lines y = x (100% of the expected caseload) and y = 0.8x (the
+        80% goal of 80/50/80, KPI2's green band edge). Services without a caseload estimate
+        (blank denominator) are left off and counted in the caption.
+    """
+    title = f"{_kpi_title('KPI2')}: records submitted against expected caseload, by service"
+    if not _has_rows(results, RESULT_COLUMNS, "kpi_results"):
+        return _empty(title, "The KPI results table is empty.")
+    rows = _service_rows(results, "KPI2")
+    n_blank = int(rows["denominator"].isna().sum())
+    shown = rows[rows["denominator"].notna()].copy()
+    left_off = _left_off_words(0, n_blank, "KPI2")
+    if shown.empty:
+        return _empty(title, f"No service has an expected caseload estimate. {left_off}".strip())
+
+    shown["numerator"] = pd.to_numeric(shown["numerator"], errors="coerce").fillna(0)
+    national = _national_row(results, "KPI2")
+    green, _ = _band_edges("KPI2")
+    goal = green / 100
+
+    figure = _figure(5.6)
+    ax = figure.add_subplot()
+    x_top = float(max(shown["denominator"].max(), 1)) * 1.06
+    y_top = float(max(shown["numerator"].max(), goal * x_top * 0.5, 1)) * 1.10
+    line = np.array([0, x_top])
+    ax.plot(line, line, color=OKABE_ITO["black"], lw=1.2, zorder=2)
+    ax.plot(line, goal * line, color=OKABE_ITO["black"], lw=1.2, ls="--", zorder=2)
+    for slope, text in ((1.0, "100%"), (goal, f"{green}%")):
+        # Write the label where the line leaves the plot (top edge or right edge).
+        x_end = min(x_top, y_top / slope)
+        ax.text(x_end * 0.985, slope * x_end * 0.985, text, ha="right", va="bottom", fontsize=9,
+                color=OKABE_ITO["black"])
+    ax.scatter(shown["denominator"], shown["numerator"], s=30, color=SERVICE_COLOUR, zorder=3, clip_on=False)
+    ax.set_xlim(0, x_top)
+    ax.set_ylim(0, y_top)
+    ax.set_xlabel("Expected caseload for the period (records)")
+    ax.set_ylabel("Records submitted")
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
+    _title(figure, title)
+
+    highlighted = shown[shown["code"] == highlight] if highlight is not None else shown.iloc[0:0]
+    highlight_words = ""
+    if len(highlighted):
+        point = highlighted.iloc[0]
+        ax.scatter([point["denominator"]], [point["numerator"]], s=75, color=HIGHLIGHT_COLOUR, zorder=5,
+                   edgecolor="white", lw=1, clip_on=False)
+        highlight_words = (
+            f"{_name_of(point['code'], point.get('name'))}: {_count(point['numerator'])} records against "
+            f"{_count(point['denominator'])} expected ({format_pct(point['pct'])})"
+        )
+        obstacles = np.column_stack([shown["denominator"], shown["numerator"], shown["numerator"]])
+        _annotate(ax, point["denominator"], point["numerator"], _wrap(highlight_words, 42), obstacles)
+    elif highlight is not None:
+        highlight_words = f"Service {highlight} is not shown: it has no expected caseload estimate."
+
+    handles = [
+        Line2D([], [], marker="o", ls="none", color=SERVICE_COLOUR, label="Service"),
+        Line2D([], [], color=OKABE_ITO["black"], label="Records = expected caseload (100%)"),
+        Line2D([], [], color=OKABE_ITO["black"], ls="--", label=f"{green}% of expected caseload (goal)"),
+    ]
+    if len(highlighted):
+        handles.append(Line2D([], [], marker="o", ls="none", color=HIGHLIGHT_COLOUR,
+                              label=_plain(_truncate(_name_of(highlight, highlighted.iloc[0].get("name")), 60))))
+    figure.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
+
+    positive = shown["denominator"] > 0
+    pct = 100 * shown["numerator"] / shown["denominator"].where(positive)
+    at_goal = int((positive & (100 * shown["numerator"] >= green * shown["denominator"])).sum())
+    over = int((positive & (shown["numerator"] > shown["denominator"])).sum())
+    national_words = (
+        f"England and Wales submitted {_count(national['numerator'])} records against an expected "
+        f"{_count(national['denominator'])} ({format_pct(national['pct'])})"
+        if national is not None and pd.notna(national["denominator"]) else ""
+    )
+    alt = (
+        f"Scatter plot of records submitted (vertical axis) against expected caseload for the period "
+        f"(horizontal axis) for {_plural(len(shown), 'service')}, with lines at 100% and {green}% of the "
+        f"expected caseload." + (f" {national_words}." if national_words else "")
+        + f" {_plural(at_goal, 'service')} reached the {green}% goal, {_count(over)} of them submitting more "
+        f"records than expected; identification ranges from {format_pct(pct.min())} to {format_pct(pct.max())}."
+        + (f" Highlighted: {highlight_words}." if len(highlighted) else "")
+        + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
+        + (f" {left_off}" if left_off else "")
+    )
+    caption = (
+        f"Each point is a service; points on or above the dashed line reached the {green}% identification goal."
+        + (f" {national_words}." if national_words else "")
+        + (f" {left_off}" if left_off else "")
+        + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Case mix
+
+
+def _category_order(characteristic: str, categories: Sequence[str]) -> list[str]:
+    """Categories in the contract's order: the data dictionary's, or by the number they start
+    with (age bands), with ``Not known`` last and anything unexpected after, as found."""
+    column = characteristic.replace(" ", "_")
+    known = list(dd.CATEGORIES.get(column, ()))
+    present = list(dict.fromkeys(categories))
+
+    def key(category: str):
+        if category == "Not known":
+            return (2, 0, "")
+        if category in known:
+            return (0, known.index(category), "")
+        digits = "".join(ch for ch in category[:3] if ch.isdigit())
+        return (0 if digits else 1, int(digits) if digits else 0, category)
+
+    return sorted(present, key=key)
+
+
+@_styled
+def case_mix(case_mix: pd.DataFrame, characteristic: str,
+             codes: Sequence[str] = NATION_LEVEL_CODES,
+             suppressed_below: int = DisclosureParams.threshold) -> Chart:
+    """Share of records in each category of one characteristic, nationally and by nation.
+
+    Parameters
+    ----------
+    case_mix : pandas.DataFrame
+        ``case_mix`` (outputs.md §3): ``level``, ``code``, ``characteristic``, ``category``,
+        ``count``, ``shown``, ``pct_shown`` (blank where disclosure control suppressed the
+        count). Only ``pct_shown`` and ``shown`` are drawn.
+    characteristic : str
+        ``age band``, ``sex``, ``care home`` or ``fracture site``.
+    codes : sequence of str, default NATIONAL, ENGLAND, WALES
+        The levels to compare, one bar each per category.
+    suppressed_below : int
+        The disclosure threshold (statistics.md §5), for the caption's note.
+
+    Returns
+    -------
+    Chart
+        Grouped horizontal bars of ``pct_shown``, categories in the contract order; a suppressed
+        cell is drawn as no bar with a ``*``.
+    """
+    title = f"Case mix: {characteristic}, % of records"
+    if not _has_rows(case_mix, CASE_MIX_COLUMNS, "case_mix"):
+        return _empty(title, "The case-mix table is empty.")
+    rows = case_mix[(case_mix["characteristic"] == characteristic) & case_mix["code"].isin(list(codes))].copy()
+    rows["pct_shown"] = pd.to_numeric(rows["pct_shown"], errors="coerce")
+    rows["shown"] = rows["shown"].astype(str).str.strip()
+    # A level with no records has every percentage blank and nothing suppressed: leave it off.
+    has_records = rows.groupby("code")["pct_shown"].apply(lambda p: p.notna().any()) | rows.groupby("code")[
+        "shown"].apply(lambda v: (v == "*").any())
+    empty_levels = [c for c in codes if c in has_records.index and not has_records[c]]
+    codes = [c for c in codes if c in has_records.index and has_records[c]]
+    if rows.empty or not codes:
+        return _empty(title, f"The case-mix table has no records for {characteristic} at these levels.")
+    rows = rows[rows["code"].isin(codes)]
+    categories = _category_order(characteristic, rows["category"].tolist())
+    pct = rows.pivot_table(index="category", columns="code", values="pct_shown", aggfunc="first", dropna=False)
+    pct = pct.reindex(index=categories, columns=codes)
+    shown = rows.pivot_table(index="category", columns="code", values="shown", aggfunc="first")
+    suppressed = (shown.reindex(index=categories, columns=codes) == "*") | pct.isna()
+
+    n_groups, n_bars = len(categories), len(codes)
+    bar = 0.8 / n_bars
+    figure = _figure(1.3 + n_groups * (0.19 * n_bars + 0.16))
+    ax = figure.add_subplot()
+    highest = float(np.nanmax(pct.to_numpy(dtype=float))) if pct.notna().any().any() else 0.0
+    ax.set_xlim(0, min(100.0, max(highest * 1.12 + 6, 10.0)))
+    for j, code in enumerate(codes):
+        y = np.arange(n_groups) + (j - (n_bars - 1) / 2) * bar
+        values = pct[code].to_numpy(dtype=float)
+        colour = LEVEL_COLOURS.get(code, OKABE_ITO["blue"])
+        ax.barh(y, np.nan_to_num(values), height=bar * 0.9, color=colour, label=_plain(_name_of(code)))
+        for yi, value, hidden in zip(y, values, suppressed[code].to_numpy()):
+            ax.text((0 if hidden else value) + 0.5, yi, "*" if hidden else format_pct(value), va="center",
+                    ha="left", fontsize=9, color=OKABE_ITO["black"], fontweight="bold" if hidden else "normal")
+    ax.set_yticks(np.arange(n_groups), [_plain(c) for c in categories])
+    ax.invert_yaxis()
+    ax.set_xlabel("% of records")
+    ax.xaxis.grid(True, color=GREY_LIGHT, lw=0.5)
+    ax.set_axisbelow(True)
+    ax.tick_params(axis="y", length=0)
+    _title(figure, title)
+    figure.legend(loc="outside lower center", ncol=n_bars, frameon=False)
+
+    n_suppressed = int(suppressed.to_numpy().sum())
+    national_rows = rows[rows["code"] == NATIONAL]
+    total = int(pd.to_numeric(national_rows["count"], errors="coerce").sum()) if len(national_rows) else None
+    parts = []
+    for category in categories:
+        values = ", ".join(
+            f"{_name_of(code)} {'suppressed' if suppressed.at[category, code] else format_pct(pct.at[category, code])}"
+            for code in codes
+        )
+        parts.append(f"{category}: {values}")
+    left_off = (
+        f" {', '.join(_name_of(c) for c in empty_levels)} {'has' if len(empty_levels) == 1 else 'have'} "
+        "no records and {} not shown.".format("is" if len(empty_levels) == 1 else "are")
+        if empty_levels else ""
+    )
+    alt = (
+        f"Bar chart of {characteristic} as a percentage of records"
+        + (f" ({_count(total)} records in England and Wales)" if total is not None else "")
+        + ". " + "; ".join(parts) + "." + left_off
+    )
+    caption = (
+        f"{characteristic[:1].upper() + characteristic[1:]}: percentage of each level's records in each category."
+        + (f" * fewer than {suppressed_below} records: suppressed ({_plural(n_suppressed, 'cell')})."
+           if n_suppressed else "")
+        + left_off
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Monthly small multiples
+
+
+def _month_labels(months: list[str]) -> tuple[list[str], str]:
+    """Tick labels for ``YYYY-MM`` months and a words for the axis label."""
+    if len(months) <= 12:
+        labels = [calendar.month_abbr[int(m[5:7])] for m in months]
+        years = sorted({m[:4] for m in months})
+        span = years[0] if len(years) == 1 else f"{years[0]}–{years[-1]}"
+        return labels, f"Month of fracture ({span})"
+    return list(months), "Month of fracture"
+
+
+@_styled
+def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | None = None,
+                  nation_code: str | None = None, names: Mapping[str, str] | None = None) -> Chart:
+    """Monthly percentages, one small panel per KPI, for England and Wales and optionally a
+    service and its nation.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        ``monthly_kpis`` (outputs.md §3): ``level``, ``code``, ``kpi_id``, ``month``
+        (``YYYY-MM``), ``numerator``, ``denominator``, ``pct``.
+    kpi_ids : sequence of str
+        The KPIs to draw, one panel each, three panels to a row.
+    code : str, optional
+        A service code to draw as well.
+    nation_code : str, optional
+        ``ENGLAND`` or ``WALES``, drawn as well.
+    names : mapping, optional
+        Service code → name, for the legend.
+
+    Returns
+    -------
+    Chart
+        Lines of ``pct`` by month (y 0–100, or higher for KPI2 over 100%). A month whose
+        denominator is 0 or blank is a gap in the line, not a zero.
+    """
+    kpi_ids = list(kpi_ids)
+    title = "Monthly results" + (f": {_name_of(code, (names or {}).get(code))}" if code else ": England and Wales")
+    if not _has_rows(monthly, MONTHLY_COLUMNS, "monthly_kpis") or not kpi_ids:
+        return _empty(title, "The monthly table is empty or no KPI was asked for.")
+    national = monthly[(monthly["code"] == NATIONAL) & monthly["kpi_id"].isin(kpi_ids)]
+    if national.empty:
+        return _empty(title, "The monthly table has no national rows for the KPIs asked for.")
+    months = sorted(monthly.loc[monthly["kpi_id"].isin(kpi_ids), "month"].astype(str).unique())
+    labels, xlabel = _month_labels(months)
+    x = np.arange(len(months))
+    lines = [(NATIONAL, LEVEL_NAMES[NATIONAL], LEVEL_COLOURS[NATIONAL], "-", None, 1.4)]
+    if nation_code and nation_code not in (code, NATIONAL):
+        lines.append((nation_code, LEVEL_NAMES.get(nation_code, nation_code),
+                      LEVEL_COLOURS.get(nation_code, OKABE_ITO["orange"]), "--", None, 1.4))
+    if code and code != NATIONAL:
+        lines.append((code, _name_of(code, (names or {}).get(code)), LEVEL_COLOURS["service"], "-", "o", 2.0))
+
+    def series(level_code: str, kpi_id: str) -> pd.Series:
+        part = monthly[(monthly["code"] == level_code) & (monthly["kpi_id"] == kpi_id)].copy()
+        part["month"] = part["month"].astype(str)
+        denominator = pd.to_numeric(part["denominator"], errors="coerce")
+        pct = pd.to_numeric(part["pct"], errors="coerce").where(denominator > 0)
+        return pd.Series(pct.to_numpy(), index=part["month"]).groupby(level=0).first().reindex(months)
+
+    values = {(c, k): series(c, k) for c, *_ in lines for k in kpi_ids}
+    if code and code != NATIONAL and all(values[(code, k)].isna().all() for k in kpi_ids):
+        return _empty(title, f"{_name_of(code, (names or {}).get(code))} has no eligible records in any month "
+                             "for these KPIs.")
+    n_cols = 3 if len(kpi_ids) >= 3 else len(kpi_ids)
+    n_rows = math.ceil(len(kpi_ids) / n_cols)
+    figure = _figure(1.1 + 2.45 * n_rows)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False, sharex=True)
+    top = _pct_axis_top(*values.values())
+    month_numbers = [int(m[5:7]) for m in months]
+    labelled = {1, 4, 7, 10} if len(months) <= 24 else {1, 7} if len(months) <= 48 else {1}
+    major = [i for i, number in enumerate(month_numbers) if number in labelled] if len(months) > 4 else list(x)
+    major = major or list(x)
+    for i, kpi_id in enumerate(kpi_ids):
+        ax = axes[i // n_cols][i % n_cols]
+        for level_code, _, colour, style, marker, width in lines:
+            ax.plot(x, values[(level_code, kpi_id)].to_numpy(dtype=float), color=colour, ls=style,
+                    marker=marker, markersize=4, lw=width, clip_on=False)
+        ax.set_ylim(0, top)
+        ax.set_xlim(-0.5, len(months) - 0.5)
+        ax.set_title(_plain(_wrap(_kpi_title(kpi_id), 32)), fontsize=10, loc="left")
+        ax.xaxis.set_major_locator(FixedLocator(major))
+        ax.xaxis.set_minor_locator(FixedLocator(x))
+        tilt = {} if len(months) <= 12 else {"rotation": 30, "ha": "right", "rotation_mode": "anchor"}
+        ax.set_xticklabels([labels[j] for j in major], **tilt)
+        ax.yaxis.set_major_locator(MultipleLocator(20))
+        ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
+        if i % n_cols == 0:
+            ax.set_ylabel("%")
+        ax.tick_params(axis="x", labelbottom=True)
+    spare = [axes[j // n_cols][j % n_cols] for j in range(len(kpi_ids), n_rows * n_cols)]
+    for ax in spare:
+        ax.set_axis_off()
+    _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    handles = [Line2D([], [], color=c, ls=s, marker=m, markersize=4, lw=w, label=_plain(_wrap(n, 34)))
+               for _, n, c, s, m, w in lines]
+    if spare:
+        # An empty panel slot holds the legend, next to the panels it explains.
+        spare[0].legend(handles=handles, loc="center left", frameon=False, borderaxespad=0)
+    else:
+        figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+
+    summaries, gaps = [], {}
+    for kpi_id in kpi_ids:
+        words = []
+        for level_code, name, *_ in lines:
+            s = values[(level_code, kpi_id)]
+            if s.isna().any():
+                gaps.setdefault(level_code, []).append(f"{kpi_id} {_plural(int(s.isna().sum()), 'month')}")
+            words.append(f"{name} " + (f"{format_pct(s.min())} to {format_pct(s.max())}" if s.notna().any()
+                                       else "no eligible records"))
+        summaries.append(f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: " + "; ".join(words))
+    alt = (
+        f"Line charts, one per KPI, of the monthly percentage over {_plural(len(months), 'month')} "
+        f"({months[0]} to {months[-1]}), range of monthly values: " + ". ".join(summaries) + "."
+    )
+    gap_words = " ".join(
+        f"{name}: {', '.join(gaps[level_code])} without eligible records." for level_code, name, *_ in lines
+        if level_code in gaps
+    )
+    caption = (
+        "Monthly percentage by month of fracture; a gap in a line is a month with no eligible records (not a zero)."
+        + (f" {gap_words}" if gap_words else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Time from fracture to assessment and to DXA
+
+
+def _weighted_quantiles(days: np.ndarray, counts: np.ndarray, probabilities: Sequence[float]) -> list[float]:
+    """Quantiles of the values ``days`` repeated ``counts`` times, without expanding them.
+
+    Uses Hyndman & Fan's definition 7 (linear interpolation between order statistics, the
+    default of ``numpy.percentile``): with ``n`` values sorted as ``x[0] … x[n-1]`` and
+    ``h = (n − 1) p``, the quantile is ``x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋])``.
+    """
+    order = np.argsort(days, kind="stable")
+    days, counts = np.asarray(days, dtype=float)[order], np.asarray(counts, dtype=np.int64)[order]
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1]) if len(cumulative) else 0
+    if n == 0:
+        return [float("nan")] * len(probabilities)
+
+    def value(k: int) -> float:
+        return float(days[np.searchsorted(cumulative, k, side="right")])
+
+    out = []
+    for p in probabilities:
+        h = (n - 1) * p
+        low = math.floor(h)
+        high = min(low + 1, n - 1)
+        out.append(value(low) + (h - low) * (value(high) - value(low)))
+    return out
+
+
+def _tte_rows(tte: pd.DataFrame, code: str, event: str) -> pd.DataFrame:
+    """A level's rows for ``event`` with events on or after the fracture day (``days >= 0``)."""
+    rows = tte[(tte["code"] == code) & (tte["event"] == event)]
+    rows = rows.assign(days=pd.to_numeric(rows["days"], errors="coerce"),
+                       count=pd.to_numeric(rows["count"], errors="coerce").fillna(0))
+    return rows[(rows["days"] >= 0) & (rows["count"] > 0)]
+
+
+def time_to_event_summary(tte: pd.DataFrame, code: str, event: str) -> dict:
+    """Median and interquartile range of days from fracture to an event, for one level.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        ``time_to_event``: ``level``, ``code``, ``event``, ``days``, ``count`` (non-zero rows
+        only), ``records``.
+    code : str
+        A service code, ``NATIONAL``, ``ENGLAND`` or ``WALES``.
+    event : str
+        ``assessment`` or ``dxa``.
+
+    Returns
+    -------
+    dict
+        ``median``, ``q1``, ``q3`` (days, among records with the event on or after the fracture
+        day; NaN when none had it), ``with_event`` (those records) and ``records`` (the level's
+        denominator; 0 when the table has no rows for the level, which is also what a level whose
+        records never had the event looks like, since only non-zero counts are stored).
+
+    Notes
+    -----
+    Quantiles are Hyndman & Fan (1996) definition 7, as ``numpy.percentile`` computes by default
+    on the days expanded one per record, so a median can fall on a half day.
+    """
+    if not _has_rows(tte, TIME_TO_EVENT_COLUMNS, "time_to_event"):
+        return {"median": float("nan"), "q1": float("nan"), "q3": float("nan"), "with_event": 0, "records": 0}
+    rows = _tte_rows(tte, code, event)
+    all_rows = tte[(tte["code"] == code) & (tte["event"] == event)]
+    records = int(pd.to_numeric(all_rows["records"], errors="coerce").max()) if len(all_rows) else 0
+    q1, median, q3 = _weighted_quantiles(rows["days"].to_numpy(), rows["count"].to_numpy(), (0.25, 0.5, 0.75))
+    return {"median": median, "q1": q1, "q3": q3, "with_event": int(rows["count"].sum()), "records": records}
+
+
+def _cumulative_pct(rows: pd.DataFrame, records: int, last_day: int) -> np.ndarray:
+    """% of ``records`` with the event by each day 0 … ``last_day``."""
+    by_day = rows.groupby("days")["count"].sum()
+    counts = by_day.reindex(np.arange(last_day + 1), fill_value=0).to_numpy(dtype=float)
+    return 100 * np.cumsum(counts) / records
+
+
+@_styled
+def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | None = None,
+                  max_days: int = 365, name: str | None = None) -> Chart:
+    """Cumulative % of records with an FLS assessment (or DXA) by each day after the fracture,
+    for a service against England and Wales.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        ``time_to_event`` (see :func:`time_to_event_summary`).
+    code : str
+        The service code (or a nation code, or ``NATIONAL`` for the national curve alone).
+    event : str
+        ``assessment`` or ``dxa``.
+    limit_days : int, optional
+        Where to draw the KPI's limit; by default the KPI parameter's default
+        (``assessment_days`` or ``dxa_days``, 90). Pass the run's parameter value.
+    max_days : int, default 365
+        The last day drawn; events later than this still count in the medians.
+    name : str, optional
+        The service name, for the legend.
+
+    Returns
+    -------
+    Chart
+        Step curves of ``100 × (records with the event by day d) / records`` from day 0, with a
+        vertical line at ``limit_days``; the median and interquartile range of each curve are in
+        the legend and the caption.
+    """
+    limit = EVENT_LIMIT_DEFAULTS.get(event, 90) if limit_days is None else int(limit_days)
+    event_words = EVENT_LABELS.get(event, event)
+    an_event = f"{EVENT_ARTICLES.get(event, 'a')} {event_words}"
+    label = _name_of(code, name)
+    title = f"Days from fracture to {event_words}: {label}"
+    summary = time_to_event_summary(tte, code, event)
+    if summary["records"] == 0 or summary["with_event"] == 0:
+        return _empty(title, f"{label} has no records with {an_event} on or after the fracture date.")
+
+    levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
+    if code != NATIONAL:
+        levels.append((NATIONAL, LEVEL_NAMES[NATIONAL], LEVEL_COLOURS[NATIONAL], 1.4, "--"))
+    summaries = {c: (summary if c == code else time_to_event_summary(tte, c, event)) for c, *_ in levels}
+    levels = [lv for lv in levels if summaries[lv[0]]["with_event"] > 0]
+    last_event = int(max(_tte_rows(tte, c, event)["days"].max() for c, *_ in levels))
+    last_day = int(min(max_days, max(last_event, limit + 30)))
+    last_day = int(min(max_days, 30 * math.ceil(last_day / 30)))
+
+    figure = _figure(5.0)
+    ax = figure.add_subplot()
+    handles, words = [], []
+    for level_code, level_label, colour, width, style in levels:
+        s = summaries[level_code]
+        curve = _cumulative_pct(_tte_rows(tte, level_code, event), s["records"], last_day)
+        ax.step(np.arange(last_day + 1), curve, where="post", color=colour, lw=width, ls=style)
+        by_limit = curve[min(limit, last_day)]
+        text = (f"{_truncate(level_label, 90)}\n{format_pct(by_limit)} by day {limit}; median "
+                f"{format_days(s['median'])} days (IQR {format_days(s['q1'])}–{format_days(s['q3'])}) among "
+                f"{_count(s['with_event'])} with {an_event}")
+        handles.append(Line2D([], [], color=colour, lw=width, ls=style, label=_plain(text)))
+        later = int(_tte_rows(tte, level_code, event).query("days > @last_day")["count"].sum())
+        words.append((level_label, s, by_limit, later))
+    ax.axvline(limit, color=GREY_DARK, lw=1, ls=":")
+    ax.text(limit + 2, 98, f"{limit} days", ha="left", va="top", fontsize=9, color=GREY_DARK)
+    ax.set_xlim(0, last_day)
+    ax.set_ylim(0, 100)
+    ax.xaxis.set_major_locator(FixedLocator(np.arange(0, last_day + 1, 30 if last_day <= 210 else 60)))
+    ax.set_xlabel("Days from fracture")
+    ax.set_ylabel(f"% with {an_event} by that day")
+    ax.grid(color=GREY_LIGHT, lw=0.6)
+    _title(figure, title)
+    figure.legend(handles=handles, loc="outside lower left", frameon=False)
+
+    denominator = EVENT_DENOMINATORS.get(event, "records")
+    alt = (
+        f"Step chart of the cumulative percentage of {denominator} with {an_event}, by days from "
+        f"fracture (0 to {last_day}), with a line at {limit} days. "
+        + " ".join(
+            f"{lab}: {format_pct(by)} of {_count(s['records'])} by day {limit}; {_count(s['with_event'])} had "
+            f"{an_event} on or after the fracture day, median {format_days(s['median'])} days "
+            f"(interquartile range {format_days(s['q1'])} to {format_days(s['q3'])})."
+            for lab, s, by, _ in words
+        )
+    )
+    later_words = " ".join(
+        f"{_plural(later, 'record')} of {lab} with the event after day {last_day} {'is' if later == 1 else 'are'} "
+        f"counted in the median but beyond the axis."
+        for lab, _, _, later in words if later
+    )
+    caption = (
+        f"Cumulative % of {denominator} with {an_event} by each day after the fracture, against England and "
+        f"Wales; the median and interquartile range (IQR) are of days ≥ 0 among those with one. Records without "
+        f"one, or with a date before the fracture, stay in the denominator."
+        + (f" {later_words}" if later_words else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6 and 7. Data completeness
+
+
+def _fields_table(fields: pd.DataFrame, threshold_pct: float) -> pd.DataFrame:
+    """``data_quality_fields`` with numeric ``pct_missing`` and ``over`` (more than the threshold).
+
+    ``over`` is decided on the counts, as kpis.md defines it (``100 × missing > threshold ×
+    applicable`` with at least one applicable record), not on the rounded or scaled percentage;
+    without count columns it falls back to ``pct_missing > threshold``.
+    """
+    table = fields.copy()
+    table["code"] = table["code"].astype(str)
+    table["pct_missing"] = pd.to_numeric(table["pct_missing"], errors="coerce")
+    if {"applicable", "missing"} <= set(table.columns):
+        applicable = pd.to_numeric(table["applicable"], errors="coerce").fillna(0)
+        missing = pd.to_numeric(table["missing"], errors="coerce").fillna(0)
+        table["over"] = (applicable > 0) & (100 * missing > threshold_pct * applicable)
+    else:
+        table["over"] = table["pct_missing"].fillna(-1) > threshold_pct
+    return table
+
+
+@_styled
+def completeness_heatmap(fields: pd.DataFrame, names: Mapping[str, str] | None = None,
+                         threshold_pct: float = KpiParams.completeness_threshold_pct) -> Chart:
+    """Share of records missing each key field, service by field.
+
+    Parameters
+    ----------
+    fields : pandas.DataFrame
+        ``data_quality_fields`` (outputs.md §3): ``code``, ``field``, ``applicable``,
+        ``missing``, ``pct_missing`` (0–100, blank when nothing applies).
+    names : mapping, optional
+        Service code → name; rows are then labelled ``code — name`` (truncated to 40 characters).
+    threshold_pct : float
+        KPI1's threshold (param ``completeness_threshold_pct``); cells above it carry a dot.
+
+    Returns
+    -------
+    Chart
+        Services as rows (table order), key fields as columns (table order), coloured by
+        ``pct_missing`` on a light-to-dark blue scale; not-applicable cells hatched grey. The
+        figure's height grows with the number of services.
+    """
+    title = "Missing data in key fields, by service"
+    if not _has_rows(fields, FIELDS_COLUMNS, "data_quality_fields"):
+        return _empty(title, "The data-quality table has no rows.")
+    table = _fields_table(fields, threshold_pct)
+    codes = list(dict.fromkeys(table["code"]))
+    field_names = list(dict.fromkeys(table["field"]))
+    grid = table.pivot_table(index="code", columns="field", values="pct_missing", aggfunc="first", dropna=False)
+    grid = grid.reindex(index=codes, columns=field_names)
+    values = grid.to_numpy(dtype=float)
+    over_grid = table.pivot_table(index="code", columns="field", values="over", aggfunc="first")
+    is_over = over_grid.reindex(index=codes, columns=field_names).fillna(False).to_numpy(dtype=bool)
+    n_rows, n_cols = values.shape
+
+    def row_label(code: str) -> str:
+        if names and code in names and pd.notna(names[code]):
+            return _truncate(f"{code} — {names[code]}", 40)
+        return code
+
+    row_in = 0.2
+    figure = _figure(2.6 + row_in * n_rows)
+    ax = figure.add_subplot()
+    cmap = matplotlib.colormaps[MISSING_CMAP].with_extremes(bad=GREY_LIGHT)
+    mesh = ax.pcolormesh(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=100, edgecolors="white",
+                         linewidth=0.6)
+    not_applicable = np.argwhere(np.isnan(values))
+    for r, c in not_applicable:
+        ax.add_patch(Rectangle((c, r), 1, 1, facecolor=GREY_LIGHT, edgecolor="white", hatch="////", lw=0.6))
+    over = np.argwhere(is_over)
+    if len(over):
+        ax.scatter(over[:, 1] + 0.5, over[:, 0] + 0.5, s=16, facecolor="white", edgecolor=OKABE_ITO["black"],
+                   lw=0.9, zorder=4)
+    ax.set_xlim(0, n_cols)
+    ax.set_ylim(n_rows, 0)
+    ax.set_yticks(np.arange(n_rows) + 0.5, [_plain(row_label(c)) for c in codes], fontsize=9)
+    ax.set_xticks(np.arange(n_cols) + 0.5, [_field_label(f) for f in field_names], rotation=50, ha="left",
+                  rotation_mode="anchor", fontsize=9)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    if n_rows > REPEAT_FIELD_LABELS_AFTER:
+        # A tall heatmap repeats the field names underneath, so no row is far from a label.
+        bottom = ax.secondary_xaxis("bottom")
+        bottom.set_xticks(np.arange(n_cols) + 0.5, [_field_label(f) for f in field_names], rotation=50,
+                          ha="right", rotation_mode="anchor", fontsize=9)
+        bottom.tick_params(length=0)
+        bottom.spines["bottom"].set_visible(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    _title(figure, title)
+    colourbar = figure.colorbar(mesh, ax=ax, location="bottom", shrink=0.5, aspect=30, pad=0.01)
+    colourbar.set_label("% missing (of records the field applies to)")
+    figure.legend(
+        handles=[
+            Patch(facecolor=GREY_LIGHT, hatch="////", edgecolor="white", label="Not applicable (no records)"),
+            Line2D([], [], marker="o", ls="none", markerfacecolor="white", markeredgecolor=OKABE_ITO["black"],
+                   markersize=5, label=f"More than {threshold_pct:g}% missing"),
+        ],
+        loc="outside lower center", ncol=2, frameon=False,
+    )
+
+    with_records = ~np.all(np.isnan(values), axis=1)
+    n_empty = int((~with_records).sum())
+    over_per_service = is_over.sum(axis=1)
+    per_field = is_over.sum(axis=0)
+    worst = sorted(zip(per_field, field_names), key=lambda t: (-t[0], field_names.index(t[1])))[:3]
+    alt = (
+        f"Heatmap of the percentage of records missing each of {n_cols} key fields (columns) for "
+        f"{_plural(n_rows, 'service')} (rows), darker meaning more missing; a dot marks more than "
+        f"{threshold_pct:g}% missing. {_plural(int(len(over)), 'cell')} of {_count(n_rows * n_cols)} are over "
+        f"{threshold_pct:g}%; {_plural(int((over_per_service > 0).sum()), 'service')} have at least one such field. "
+        f"Fields most often over: " + ", ".join(f"{_field_label(f)} ({_plural(int(k), 'service')})" for k, f in worst)
+        + "."
+        + (f" {_plural(n_empty, 'service')} with no in-scope records {'has' if n_empty == 1 else 'have'} "
+           "every field not applicable." if n_empty else "")
+    )
+    caption = (
+        f"Percentage of records missing each key field; a dot marks more than {threshold_pct:g}% missing "
+        f"(KPI1 threshold); hatched grey cells have no records the field applies to."
+        + (f" {_plural(n_empty, 'service')} with no in-scope records {'is' if n_empty == 1 else 'are'} "
+           "entirely hatched." if n_empty else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+@_styled
+def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
+                      threshold_pct: float = KpiParams.completeness_threshold_pct) -> Chart:
+    """One service's share of records missing each key field.
+
+    Parameters
+    ----------
+    fields : pandas.DataFrame
+        ``data_quality_fields`` (see :func:`completeness_heatmap`).
+    code : str
+        The service code.
+    name : str, optional
+        The service name, for the title.
+    threshold_pct : float
+        KPI1's threshold (param ``completeness_threshold_pct``), drawn as a line.
+
+    Returns
+    -------
+    Chart
+        Horizontal bars of ``pct_missing`` in key-field order; bars over the threshold are
+        hatched, darker and labelled "over"; fields with nothing applicable say
+        "not applicable".
+    """
+    label = _name_of(code, name)
+    title = f"Missing data in key fields: {label}"
+    if not _has_rows(fields, FIELDS_COLUMNS, "data_quality_fields"):
+        return _empty(title, "The data-quality table has no rows.")
+    table = _fields_table(fields, threshold_pct)
+    rows = table[table["code"] == str(code)]
+    if rows.empty or rows["pct_missing"].isna().all():
+        return _empty(title, f"{label} has no in-scope records, so no key field applies.")
+    values = rows["pct_missing"].to_numpy(dtype=float)
+    field_names = rows["field"].tolist()
+    over = rows["over"].to_numpy(dtype=bool)
+
+    figure = _figure(1.3 + 0.3 * len(rows))
+    ax = figure.add_subplot()
+    y = np.arange(len(rows))
+    ax.barh(y[~over], values[~over], color=OKABE_ITO["sky_blue"], height=0.7)
+    ax.barh(y[over], values[over], color=OVER_THRESHOLD_COLOUR, height=0.7, hatch="///", edgecolor="white", lw=0)
+    for yi, value, is_over in zip(y, values, over):
+        if np.isnan(value):
+            text, x = "not applicable", 0.8
+        else:
+            text, x = format_pct(value) + (f" (over {threshold_pct:g}%)" if is_over else ""), value + 0.8
+        ax.text(x, yi, text, va="center", ha="left", fontsize=9,
+                color=GREY_DARK if np.isnan(value) else OKABE_ITO["black"],
+                fontstyle="italic" if np.isnan(value) else "normal",
+                fontweight="bold" if is_over else "normal")
+    ax.axvline(threshold_pct, color=OKABE_ITO["black"], lw=1, ls="--")
+    ax.text(threshold_pct + 0.8, -0.9, f"{threshold_pct:g}% threshold", fontsize=9, va="bottom", ha="left")
+    ax.set_yticks(y, [_field_label(f) for f in field_names])
+    ax.set_ylim(len(rows) - 0.5, -1.2)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of records missing (of the records the field applies to)")
+    ax.tick_params(axis="y", length=0)
+    _title(figure, title)
+
+    n_na = int(np.isnan(values).sum())
+    over_words = ", ".join(f"{_field_label(f)} {format_pct(v)}" for f, v, o in zip(field_names, values, over) if o)
+    alt = (
+        f"Bar chart of the percentage of records missing each of {len(rows)} key fields for {label}. "
+        f"{_plural(int(over.sum()), 'field')} {'is' if over.sum() == 1 else 'are'} more than {threshold_pct:g}% "
+        f"missing" + (f": {over_words}" if over_words else "") + ". "
+        + (f"{_plural(n_na, 'field')} not applicable. " if n_na else "")
+        + f"The highest share missing is {format_pct(np.nanmax(values))}."
+    )
+    caption = (
+        f"Percentage of records missing each key field; the dashed line is the {threshold_pct:g}% threshold and "
+        f"hatched bars are over it."
+        + (f" {_plural(n_na, 'field')} with no records {'it applies' if n_na == 1 else 'they apply'} to "
+           f"{'is' if n_na == 1 else 'are'} marked not applicable." if n_na else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+__all__ = [
+    "Chart",
+    "caterpillar",
+    "identification",
+    "case_mix",
+    "monthly_lines",
+    "time_to_event",
+    "time_to_event_summary",
+    "completeness_heatmap",
+    "completeness_bars",
+    "format_pct",
+    "OKABE_ITO",
+    "RAG_COLOURS",
+]

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.text import Text
 
 from fls_report import charts
-from fls_report.kpis import KEY_FIELD_NAMES
+from fls_report.kpis import KEY_FIELD_NAMES, band
 from fls_report.stats import wilson_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -53,8 +53,6 @@ def results() -> pd.DataFrame:
         _result("service", "S4", AWKWARD_NAME, "KPI2", 61, 60),
     ]
     frame = pd.DataFrame(rows)
-    from fls_report.kpis import band
-
     frame["rag"] = [band(k, n, d) for k, n, d in zip(frame["kpi_id"], frame["numerator"], frame["denominator"])]
     return frame
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fls_report import __version__, quality, tables
+from fls_report import __version__, benchmarks, quality, tables
 from fls_report.io import sha256_file, write_text_atomic
 from fls_report.casemix import case_mix
 from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event
@@ -60,22 +60,33 @@ def run_validate(params: Params) -> Validated:
     return validated
 
 
+def compute_tables(validated: Validated, params: Params) -> dict[str, pd.DataFrame]:
+    """Every table ``compute`` writes, by name (without ``.csv``), in memory."""
+    results, monthly = compute_kpis(validated, params)
+    funnel_tables = benchmarks.funnels(results)
+    results["funnel_status"] = benchmarks.funnel_status(results, funnel_tables)
+    per_service = eighty_fifty_eighty(results)
+    return {
+        "kpi_results": results,
+        "monthly_kpis": monthly,
+        "funnel_summary": benchmarks.funnel_summary(funnel_tables),
+        "run_chart_signals": benchmarks.run_chart_signals(monthly),
+        "eighty_fifty_eighty": per_service,
+        "eighty_fifty_eighty_summary": eighty_fifty_eighty_summary(per_service),
+        "case_mix": case_mix(validated.records, validated.services.frame, params.disclosure),
+        "time_to_event": time_to_event(validated, params),
+    }
+
+
 def run_compute(params: Params) -> tuple[Validated, pd.DataFrame]:
-    """Validate, then write the KPI tables, the 80/50/80 tables and the manifest."""
+    """Validate, then write the KPI, statistics and case-mix tables and the manifest."""
     validated = run_validate(params)
     out = Outputs(params.output)
-    results, monthly = compute_kpis(validated, params)
-    tables.write_table(results, out.tables / "kpi_results.csv", tables.KPI_RESULTS)
-    tables.write_table(monthly, out.tables / "monthly_kpis.csv", tables.MONTHLY_KPIS)
-    per_service = eighty_fifty_eighty(results)
-    tables.write_table(per_service, out.tables / "eighty_fifty_eighty.csv")
-    tables.write_table(eighty_fifty_eighty_summary(per_service), out.tables / "eighty_fifty_eighty_summary.csv")
-    tables.write_table(
-        case_mix(validated.records, validated.services.frame, params.disclosure), out.tables / "case_mix.csv"
-    )
-    tables.write_table(time_to_event(validated, params), out.tables / "time_to_event.csv")
+    computed = compute_tables(validated, params)
+    for name, frame in computed.items():
+        tables.write_table(frame, out.tables / f"{name}.csv", tables.SCHEMAS.get(name))
     write_manifest(params, validated)
-    return validated, results
+    return validated, computed["kpi_results"]
 
 
 def build_time() -> str:

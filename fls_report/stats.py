@@ -272,6 +272,14 @@ def overdispersion(x, n, target=None, trim: float = 0.1) -> dict:
     return {"phi": phi, "tau2": float(tau2), "target": float(theta), "n_units": n_units}
 
 
+def adjusted_funnel_limits(target: float, n, level: float, tau2: float):
+    """Over-dispersion-adjusted funnel limits at each n (additive τ², arcsine scale).
+
+    Public for drawing funnel curves; :func:`funnel_table` uses the same computation.
+    """
+    return _adjusted_limits(target, np.atleast_1d(_as_float_array(n)), level, tau2)
+
+
 def _adjusted_limits(target: float, n: np.ndarray, level: float, tau2: float):
     """Additive-τ² limits on the arcsine scale: sin²(asin√θ₀ ± z·sqrt(s² + τ²)), clipped."""
     z = sps.norm.ppf(1 - _lower_tail(level))
@@ -394,7 +402,8 @@ def runs_analysis(values, centre=None) -> dict:
     -------
     dict
         ``centre``, ``n_useful``, ``longest_run``, ``longest_run_max``, ``crossings``,
-        ``crossings_min`` and ``signal``. With fewer than 10 useful points the counts and
+        ``crossings_min`` and ``signal``, plus ``longest_run_side`` (``"above"`` or
+        ``"below"`` the centre; the first longest run when there are several). With fewer than 10 useful points the counts and
         limits are still returned but ``signal`` is False; with none, the counts are 0 and
         the limits NaN.
 
@@ -419,11 +428,13 @@ def runs_analysis(values, centre=None) -> dict:
             "crossings": 0,
             "crossings_min": np.nan,
             "signal": False,
+            "longest_run_side": "",
         }
 
     run_starts = np.flatnonzero(np.diff(side) != 0) + 1
     run_lengths = np.diff(np.concatenate(([0], run_starts, [n_useful])))
     longest_run = int(run_lengths.max())
+    longest_start = int(np.concatenate(([0], run_starts))[run_lengths.argmax()])
     crossings = int(run_starts.size)
     longest_run_max = int(np.floor(np.log2(n_useful) + 3 + 0.5))
     crossings_min = int(sps.binom.ppf(0.05, n_useful - 1, 0.5))
@@ -438,6 +449,7 @@ def runs_analysis(values, centre=None) -> dict:
         "crossings": crossings,
         "crossings_min": crossings_min,
         "signal": bool(signal),
+        "longest_run_side": "above" if side[longest_start] > 0 else "below",
     }
 
 

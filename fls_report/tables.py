@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from fls_report.io import write_text_atomic
+from fls_report.benchmarks import FUNNEL_KPIS, SIGNAL_COLUMNS, STATUSES, SUMMARY_COLUMNS
 from fls_report.kpis import KPI_IDS, MONTHLY_COLUMNS, RESULT_COLUMNS
 
 _RAG = ["green", "amber", "red", "none"]
@@ -34,6 +35,7 @@ KPI_RESULTS = pa.DataFrameSchema(
         "ci_high": pa.Column(float, _PERCENT, nullable=True),
         "rag": pa.Column(str, pa.Check.isin(_RAG)),
         "low_numbers": pa.Column(bool),
+        "funnel_status": pa.Column(str, pa.Check.isin(["", *STATUSES])),
     },
     checks=[
         pa.Check(
@@ -41,6 +43,10 @@ KPI_RESULTS = pa.DataFrameSchema(
             name="numerator within denominator",
         ),
         pa.Check(lambda df: ~df.duplicated(["level", "code", "kpi_id"]), name="one row per level, code, KPI"),
+        pa.Check(
+            lambda df: (df["funnel_status"] == "") | ((df["level"] == "service") & df["kpi_id"].isin(FUNNEL_KPIS)),
+            name="funnel status only on service rows of KPI3-KPI11",
+        ),
     ],
     strict=True,
     ordered=True,
@@ -59,6 +65,50 @@ MONTHLY_KPIS = pa.DataFrameSchema(
     strict=True,
     ordered=True,
 )
+
+
+FUNNEL_SUMMARY = pa.DataFrameSchema(
+    {
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "kpi_name": pa.Column(str),
+        "target_pct": pa.Column(float, _PERCENT, nullable=True),
+        "phi": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "tau2": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "limits": pa.Column(str),
+        **{c: pa.Column(int, pa.Check.ge(0)) for c in SUMMARY_COLUMNS[6:]},
+    },
+    strict=True,
+    ordered=True,
+)
+
+RUN_CHART_SIGNALS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
+        "median_pct": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "useful_points": pa.Column(int, pa.Check.ge(0)),
+        "longest_run": pa.Column(int, pa.Check.ge(0)),
+        "longest_run_limit": pa.Column("Int64", nullable=True),
+        "longest_run_side": pa.Column(str, pa.Check.isin(["", "above", "below"])),
+        "crossings": pa.Column(int, pa.Check.ge(0)),
+        "crossings_limit": pa.Column("Int64", nullable=True),
+        "shift": pa.Column(bool),
+        "too_few_crossings": pa.Column(bool),
+        "signal": pa.Column(bool),
+    },
+    checks=[pa.Check(lambda df: ~df["signal"] | (df["useful_points"] >= 10), name="no signal under 10 useful points")],
+    strict=True,
+    ordered=True,
+)
+
+#: The contract each table is checked against before it is written.
+SCHEMAS = {
+    "kpi_results": KPI_RESULTS,
+    "monthly_kpis": MONTHLY_KPIS,
+    "funnel_summary": FUNNEL_SUMMARY,
+    "run_chart_signals": RUN_CHART_SIGNALS,
+}
 
 
 def to_csv_text(frame: pd.DataFrame) -> str:

@@ -550,9 +550,14 @@ def test_runs_analysis_fewer_than_ten_useful_points_never_signals():
     result = runs_analysis([1.0] * 9 + [0.0] * 3, centre=0.0)
     assert result == {
         "centre": 0.0, "n_useful": 9, "longest_run": 9, "longest_run_max": 6,
-        "crossings": 0, "crossings_min": 2, "signal": False,
+        "crossings": 0, "crossings_min": 2, "signal": False, "longest_run_side": "above",
     }
     assert runs_analysis([1.0] * 10, centre=0.0)["signal"] is True
+
+
+def test_runs_analysis_side_of_the_longest_run():
+    assert runs_analysis([5, 1, 1, 1, 6, 7, 1, 9], centre=4)["longest_run_side"] == "below"
+    assert runs_analysis([5, 6, 1, 7, 8, 9], centre=4)["longest_run_side"] == "above"
 
 
 def test_runs_analysis_no_useful_points():

@@ -7,13 +7,23 @@ import pandera.pandas as pa
 import pytest
 
 from conftest import row, run_kpis
+from fls_report.benchmarks import SIGNAL_COLUMNS, SUMMARY_COLUMNS
 from fls_report.kpis import MONTHLY_COLUMNS, RESULT_COLUMNS
-from fls_report.tables import KPI_RESULTS, MONTHLY_KPIS, to_csv_text, write_table
+from fls_report.params import load_params
+from fls_report.pipeline import compute_tables
+from fls_report.tables import FUNNEL_SUMMARY, KPI_RESULTS, MONTHLY_KPIS, RUN_CHART_SIGNALS, SCHEMAS, to_csv_text, write_table
 
 
 def test_schemas_have_the_contract_columns():
-    assert list(KPI_RESULTS.columns) == RESULT_COLUMNS
+    assert list(KPI_RESULTS.columns) == RESULT_COLUMNS + ["funnel_status"]  # later work adds, never renames
     assert list(MONTHLY_KPIS.columns) == MONTHLY_COLUMNS
+    assert list(FUNNEL_SUMMARY.columns) == SUMMARY_COLUMNS
+    assert list(RUN_CHART_SIGNALS.columns) == SIGNAL_COLUMNS
+
+
+def computed(tmp_path, rows):
+    validated, _, _ = run_kpis(tmp_path, rows)
+    return compute_tables(validated, load_params(tmp_path / "params.yml"))
 
 
 def test_csv_text_booleans_blanks_and_full_precision():
@@ -22,14 +32,13 @@ def test_csv_text_booleans_blanks_and_full_precision():
 
 
 def test_real_results_pass_their_schemas(tmp_path):
-    _, results, monthly = run_kpis(tmp_path, [row(1), row(2, service_code="S2")])
-    KPI_RESULTS.validate(results, lazy=True)
-    MONTHLY_KPIS.validate(monthly, lazy=True)
+    tables = computed(tmp_path, [row(1), row(2, service_code="S2")])
+    for name, schema in SCHEMAS.items():
+        schema.validate(tables[name], lazy=True)
 
 
 def test_schema_stops_a_numerator_above_its_denominator(tmp_path):
-    _, results, _ = run_kpis(tmp_path, [row(1)])
-    broken = results.copy()
+    broken = computed(tmp_path, [row(1)])["kpi_results"].copy()
     broken.loc[broken["kpi_id"] == "KPI4", "numerator"] = 99
     with pytest.raises(pa.errors.SchemaErrors, match="numerator within denominator"):
         write_table(broken, tmp_path / "k.csv", KPI_RESULTS)

@@ -150,6 +150,12 @@ class Run:
         rows = self.results[(self.results["level"] == "service") & (self.results["kpi_id"] == "KPI3")]
         return rows[["code", "name", "nation"]].assign(records=rows["denominator"].astype(int)).reset_index(drop=True)
 
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """Display name of every unit: services by code, and the nations and England and Wales."""
+        units = self.results.drop_duplicates("code")
+        return dict(zip(units["code"], units["name"]))
+
     def service(self, code: str) -> pd.Series:
         found = self.services[self.services["code"] == code]
         if found.empty:
@@ -411,12 +417,12 @@ def service_kpi_table(run: Run, code: str) -> Html:
 
 def service_monthly(run: Run, code: str) -> charts.Chart:
     nation = NATION_CODES[run.service(code)["nation"]]
-    return charts.monthly_lines(run.monthly, TREND_KPIS, code=code, nation_code=nation)
+    return charts.monthly_lines(run.monthly, TREND_KPIS, code=code, nation_code=nation, names=run.names)
 
 
 def service_time_to_event(run: Run, code: str, event: str) -> charts.Chart:
     limit = run.params.kpi.assessment_days if event == "assessment" else run.params.kpi.dxa_days
-    return charts.time_to_event(run.time_to_event, code, event, limit_days=limit)
+    return charts.time_to_event(run.time_to_event, code, event, limit_days=limit, name=run.names.get(code))
 
 
 def service_time_summary(run: Run, code: str) -> Html:
@@ -424,14 +430,16 @@ def service_time_summary(run: Run, code: str) -> Html:
     rows = []
     for event, label in (("assessment", "FLS assessment"), ("dxa", "DXA scan")):
         cells = []
+        kpi_id = "KPI4" if event == "assessment" else "KPI5"
         for unit in (code, NATIONAL):
             s = charts.time_to_event_summary(run.time_to_event, unit, event)
+            eligible = _levels_row(run, unit).loc[kpi_id, "denominator"]  # also when no one had the event
             if s["with_event"]:
                 cells.append(f'<td class="num">{s["median"]:g}</td><td class="num">{s["q1"]:g}–{s["q3"]:g}</td>'
-                             f'<td class="num">{fmt_count(s["with_event"])} of {fmt_count(s["records"])}</td>')
+                             f'<td class="num">{fmt_count(s["with_event"])} of {fmt_count(eligible)}</td>')
             else:
                 cells.append('<td class="num">–</td><td class="num">–</td>'
-                             f'<td class="num">0 of {fmt_count(s["records"])}</td>')
+                             f'<td class="num">0 of {fmt_count(eligible)}</td>')
         rows.append(f'<tr><th scope="row">{label}</th>{"".join(cells)}</tr>')
     return Html(
         "<table><caption>Days from fracture (events on or after the fracture date)</caption>"

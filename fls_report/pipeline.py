@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fls_report import __version__, benchmarks, quality, tables
+from fls_report import __version__, benchmarks, compare, quality, tables
 from fls_report.io import sha256_file, write_text_atomic
 from fls_report.casemix import case_mix
 from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event
@@ -60,11 +60,17 @@ def run_validate(params: Params) -> Validated:
     return validated
 
 
-def compute_tables(validated: Validated, params: Params) -> dict[str, pd.DataFrame]:
-    """Every table ``compute`` writes, by name (without ``.csv``), in memory."""
+def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Every table ``compute`` writes, by name (without ``.csv``), in memory.
+
+    ``previous`` is an earlier run's results (:func:`fls_report.compare.read_previous`); with it,
+    ``kpi_results`` gains ``previous_pct`` and ``change_pct_points``.
+    """
     results, monthly = compute_kpis(validated, params)
     funnel_tables = benchmarks.funnels(results)
     results["funnel_status"] = benchmarks.funnel_status(results, funnel_tables)
+    if previous is not None:
+        results = compare.add_previous(results, previous)
     per_service = eighty_fifty_eighty(results)
     return {
         "kpi_results": results,
@@ -80,9 +86,10 @@ def compute_tables(validated: Validated, params: Params) -> dict[str, pd.DataFra
 
 def run_compute(params: Params) -> tuple[Validated, pd.DataFrame]:
     """Validate, then write the KPI, statistics and case-mix tables and the manifest."""
+    previous = compare.read_previous(params.compare_with) if params.compare_with else None  # before any write
     validated = run_validate(params)
     out = Outputs(params.output)
-    computed = compute_tables(validated, params)
+    computed = compute_tables(validated, params, previous)
     for name, frame in computed.items():
         tables.write_table(frame, out.tables / f"{name}.csv", tables.SCHEMAS.get(name))
     write_manifest(params, validated)

@@ -36,6 +36,8 @@ KPI_RESULTS = pa.DataFrameSchema(
         "rag": pa.Column(str, pa.Check.isin(_RAG)),
         "low_numbers": pa.Column(bool),
         "funnel_status": pa.Column(str, pa.Check.isin(["", *STATUSES])),
+        "previous_pct": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
+        "change_pct_points": pa.Column(float, nullable=True, required=False),
     },
     checks=[
         pa.Check(

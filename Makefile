@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= params/demo.yml
 DEMO_DATA := data/synthetic/fls_extract_2016.csv data/synthetic/services.csv
+DEMO_2017_DATA := data/synthetic-2017/fls_extract_2017.csv data/synthetic-2017/services.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help install report demo-data test clean
+.PHONY: help install report report-2017 demo-data test clean
 
 ## help: list the targets
 help:
@@ -33,10 +34,18 @@ demo-data: $(DEMO_DATA)
 report: $(STAMP) $(if $(filter $(PARAMS),params/demo.yml),$(DEMO_DATA))
 	$(BIN)/fls-report build $(PARAMS)
 
+$(DEMO_2017_DATA): | $(STAMP)
+	$(BIN)/fls-report synth --year 2017 --out data/synthetic-2017
+
+## report-2017: build the second demo year, compared with 2016 (builds 2016 first if needed)
+report-2017: $(STAMP) $(DEMO_2017_DATA)
+	test -f output/demo/tables/kpi_results.csv || $(MAKE) report
+	$(BIN)/fls-report build params/demo-2017.yml
+
 ## test: set everything up and run the test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ## clean: remove the demo outputs and synthetic data (keeps .venv)
 clean:
-	rm -rf output/demo data/synthetic
+	rm -rf output/demo output/demo-2017 data/synthetic data/synthetic-2017

@@ -74,6 +74,18 @@ def band_cell(pct, rag: str, low_numbers: bool = False, extra: str = "") -> str:
     )
 
 
+def change_cell(change) -> str:
+    """A year-on-year change in percentage points: arrow and value, with the direction in words."""
+    if change is None or pd.isna(change):
+        return '<td class="num" data-sort="">–</td>'
+    words = "up" if change > 0 else "down" if change < 0 else "no change"
+    arrow = "▲" if change > 0 else "▼" if change < 0 else "="
+    shown = fmt_pct(abs(change))
+    return (f'<td class="num" data-sort="{float(change)!r}" title="{words} {shown} points">'
+            f'<span aria-hidden="true">{arrow}</span> {"" if change >= 0 else "−"}{shown}'
+            f'<span class="band">{words}</span></td>')
+
+
 def band_rule(kpi_id: str) -> str:
     """The band thresholds of a KPI in words."""
     if kpi_id == "KPI1":
@@ -150,6 +162,11 @@ class Run:
         rows = self.results[(self.results["level"] == "service") & (self.results["kpi_id"] == "KPI3")]
         return rows[["code", "name", "nation"]].assign(records=rows["denominator"].astype(int)).reset_index(drop=True)
 
+    @property
+    def has_previous(self) -> bool:
+        """Whether this run was compared with an earlier year (``compare_with``)."""
+        return "previous_pct" in self.results.columns
+
     @cached_property
     def names(self) -> dict[str, str]:
         """Display name of every unit: services by code, and the nations and England and Wales."""
@@ -214,12 +231,16 @@ def headline_table(run: Run) -> Html:
     """Every KPI for England and Wales, England and Wales: %, 95% interval and band."""
     units = [(NATIONAL, "England and Wales"), (ENGLAND, "England"), (WALES, "Wales")]
     head = "".join(f'<th class="num" scope="col">{esc(name)} %</th><th scope="col">95% interval</th>' for _, name in units)
+    if run.has_previous:
+        head += '<th class="num" scope="col">England and Wales change (points)</th>'
     rows = []
     for kpi_id in KPI_NUMBERS:
         cells = []
         for code, _ in units:
             r = _levels_row(run, code).loc[kpi_id]
             cells.append(band_cell(r["pct"], r["rag"]) + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td>")
+        if run.has_previous:
+            cells.append(change_cell(_levels_row(run, NATIONAL).loc[kpi_id, "change_pct_points"]))
         national = _levels_row(run, NATIONAL).loc[kpi_id]
         counts = f"{fmt_count(national['numerator'])} / {fmt_count(national['denominator'])}"
         rows.append(f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}<br><small>{counts}</small></th>{"".join(cells)}</tr>')
@@ -262,6 +283,36 @@ def benchmark_table(run: Run, highlight: str | None = None) -> Html:
         "column heading to sort. † fewer than 10 in the denominator.</caption>"
         f"<thead><tr>{''.join(header)}</tr></thead>"
         f'<tbody class="pinned">{"".join(pinned)}</tbody><tbody class="sortable">{"".join(services)}</tbody></table>'
+    )
+
+
+def change_section(run: Run) -> Html:
+    """Change since the earlier year for every service and KPI (percentage points), sortable.
+
+    Empty when the run is not compared with an earlier year (parameter ``compare_with``).
+    """
+    if not run.has_previous:
+        return Html("")
+    wide = run.results.pivot(index="code", columns="kpi_id", values="change_pct_points")
+    header = ['<th scope="col"><button type="button">Service</button></th>'] + [
+        f'<th scope="col" class="num"><button type="button" title="{esc(KPI_NAMES[k])}">{k}</button></th>'
+        for k in KPI_NUMBERS
+    ]
+
+    def row(code: str, name: str) -> str:
+        cells = "".join(change_cell(wide.at[code, k]) for k in KPI_NUMBERS)
+        return f'<tr><th scope="row" data-sort="{esc(name)}">{esc(name)}</th>{cells}</tr>'
+
+    pinned = "".join(row(c, n) for c, n in ((NATIONAL, "England and Wales"), (ENGLAND, "England"), (WALES, "Wales")))
+    services = "".join(row(s.code, s.name) for s in run.services.itertuples())
+    return Html(
+        "<h2>Change since the earlier year</h2><p>Each service's percentage this year minus its percentage in "
+        "the earlier year's report, for every KPI.</p>"
+        '<table class="compact sortable-table"><caption>Change since the earlier year, in percentage points '
+        "(▲ up, ▼ down). A dash: no percentage in one of the years (for example a service new this year). "
+        "Select a column heading to sort.</caption>"
+        f"<thead><tr>{''.join(header)}</tr></thead><tbody class=\"pinned\">{pinned}</tbody>"
+        f'<tbody class="sortable">{services}</tbody></table>'
     )
 
 
@@ -399,18 +450,25 @@ def service_kpi_table(run: Run, code: str) -> Html:
         rows.append(
             f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}</th><td class="num">{counts}</td>'
             + band_cell(r["pct"], r["rag"], bool(r["low_numbers"]))
+            + (change_cell(r["change_pct_points"]) if run.has_previous else "")
             + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td><td class=\"num\">{rank}</td>"
             + band_cell(nation.loc[kpi_id, "pct"], nation.loc[kpi_id, "rag"])
             + band_cell(national.loc[kpi_id, "pct"], national.loc[kpi_id, "rag"])
             + "</tr>"
         )
+    earlier = ""
+    if run.has_previous and own["previous_pct"].isna().all():
+        earlier = ('<p class="notice">This service has no results in the earlier year\'s report, so no change '
+                   "is shown.</p>")
     return Html(
-        f"<table><caption>{esc(service['name'])}: key performance indicators against {esc(service['nation'])} "
+        earlier
+        + f"<table><caption>{esc(service['name'])}: key performance indicators against {esc(service['nation'])} "
         "and England and Wales. KPI1 for the service is key fields complete / key fields that apply; "
         "for the nations, services meeting the rule. Rank 1 is the highest percentage among services "
         "with patients eligible (ties share a rank). † fewer than 10 in the denominator.</caption>"
         '<thead><tr><th>KPI</th><th class="num">Numerator / denominator</th><th class="num">Service %</th>'
-        f'<th>95% interval</th><th class="num">Rank</th><th class="num">{esc(service["nation"])} %</th>'
+        + ('<th class="num">Change since the earlier year (points)</th>' if run.has_previous else "")
+        + f'<th>95% interval</th><th class="num">Rank</th><th class="num">{esc(service["nation"])} %</th>'
         f'<th class="num">England and Wales %</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 

@@ -100,3 +100,10 @@ def test_manifest_form_is_relative_and_plain(tmp_path):
     plain = params.as_dict()
     assert plain["extract"] == "extract.csv" and plain["period_start"] == "2016-01-01"
     assert plain["kpi"]["followup_16wk_window_days"] == [84, 112]
+
+
+def test_second_demo_year_compares_with_the_first():
+    params = load_params(REPO / "params" / "demo-2017.yml")
+    first = load_params(REPO / "params" / "demo.yml")
+    assert params.compare_with == first.output / "tables" / "kpi_results.csv"
+    assert params.services != first.services  # the 2017 services file is written beside its own extract

@@ -39,11 +39,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FixedLocator, MultipleLocator, StrMethodFormatter
+from matplotlib.ticker import FixedLocator, MaxNLocator, MultipleLocator, StrMethodFormatter
 
+from fls_report import benchmarks
 from fls_report import dictionary as dd
 from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, LEVEL_NAMES, NATIONAL, WALES
 from fls_report.params import DisclosureParams, KpiParams
+from fls_report.stats import LIMITS_ADJUSTED, LIMITS_EXACT, MIN_USEFUL_POINTS
 
 # ---------------------------------------------------------------------------------------------
 # Palette and layout constants
@@ -327,12 +329,17 @@ def _empty(title: str, reason: str) -> Chart:
     return Chart(figure=figure, alt=words, caption=words)
 
 
-def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_levels: Sequence[float] = ()) -> None:
+def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_levels: Sequence[float] = (),
+              extra_candidates: Sequence[tuple[float, float, str, str]] = (),
+              soft_obstacles: np.ndarray | None = None) -> None:
     """Label a highlighted point with a line to a box in the emptiest corner or edge of the axes.
 
     ``obstacles`` is an array of ``(x, y_low, y_high)`` in data coordinates (a point has
     ``y_low == y_high``); ``soft_levels`` are horizontal lines (e.g. the national line) that the
     box may cover if nothing emptier is available. Axis limits must already be set.
+    ``extra_candidates`` adds box anchors ``(x, y, ha, va)`` in axes fraction to the corners and
+    edges tried; ``soft_obstacles`` (same shape as ``obstacles``, e.g. points sampled along limit
+    curves) count a tenth as much as an obstacle, to break ties between otherwise empty spots.
     """
     to_axes = ax.transData + ax.transAxes.inverted()
     px, py = to_axes.transform((x, y))
@@ -352,13 +359,19 @@ def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_lev
     candidates = [
         (0.98, 0.97, "right", "top"), (0.02, 0.03, "left", "bottom"), (0.02, 0.97, "left", "top"),
         (0.98, 0.03, "right", "bottom"), (0.5, 0.97, "center", "top"), (0.5, 0.03, "center", "bottom"),
-    ]
+    ] + list(extra_candidates)
+    if soft_obstacles is not None and len(soft_obstacles):
+        soft_points = to_axes.transform(np.asarray(soft_obstacles, dtype=float)[:, [0, 1]])
+    else:
+        soft_points = np.empty((0, 2))
     best, best_score = None, None
     for cx, cy, ha, va in candidates:
         x0 = cx - box_w if ha == "right" else cx - box_w / 2 if ha == "center" else cx
-        y0 = cy - box_h if va == "top" else cy
+        y0 = cy - box_h if va == "top" else cy - box_h / 2 if va == "center" else cy
         x1, y1 = x0 + box_w, y0 + box_h
         hits = np.sum((ox >= x0 - 0.01) & (ox <= x1 + 0.01) & (oy_high >= y0) & (oy_low <= y1))
+        hits = hits + 0.1 * np.sum((soft_points[:, 0] >= x0 - 0.01) & (soft_points[:, 0] <= x1 + 0.01)
+                                   & (soft_points[:, 1] >= y0 - 0.01) & (soft_points[:, 1] <= y1 + 0.01))
         covers_point = x0 - 0.02 <= px <= x1 + 0.02 and y0 - 0.03 <= py <= y1 + 0.03
         soft_hits = sum(0.5 for level in soft if y0 <= level <= y1)
         distance = math.hypot((x0 + x1) / 2 - px, (y0 + y1) / 2 - py)
@@ -1349,6 +1362,645 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
     return Chart(figure=figure, alt=alt, caption=caption)
 
 
+# ---------------------------------------------------------------------------------------------
+# 8. Funnel plots (statistics.md §2)
+
+#: How each HQIP funnel status is drawn: colour, marker (down for low, up for high), filled
+#: (alarm) or hollow (alert), and the status in words. Colour is never the only signal:
+#: direction is in the marker's shape and alert or alarm in its fill.
+FUNNEL_STATUS_STYLE: dict[str, dict] = {
+    "alarm low": {"colour": OKABE_ITO["vermillion"], "marker": "v", "filled": True, "size": 70,
+                  "words": "Alarm (below the 99.8% limit)"},
+    "alert low": {"colour": OKABE_ITO["orange"], "marker": "v", "filled": False, "size": 60,
+                  "words": "Alert (below the 95% limit)"},
+    "in control": {"colour": GREY_DARK, "marker": "o", "filled": True, "size": 24,
+                   "words": "In control (within the 95% limits)"},
+    "alert high": {"colour": OKABE_ITO["sky_blue"], "marker": "^", "filled": False, "size": 60,
+                   "words": "Alert (above the 95% limit)"},
+    "alarm high": {"colour": OKABE_ITO["bluish_green"], "marker": "^", "filled": True, "size": 70,
+                   "words": "Alarm (above the 99.8% limit)"},
+}
+#: Drawing order: in control first, so outliers are on top.
+FUNNEL_DRAW_ORDER = ("in control", "alert low", "alert high", "alarm low", "alarm high")
+FUNNEL_COLUMNS = ("n", "p", "status")
+CURVE_COLUMNS = ("n", "low95", "high95", "low998", "high998")
+#: Extra places tried for the highlighted service's label (axes fraction), besides the corners:
+#: funnels often have room between the limit curves at the right.
+FUNNEL_LABEL_SPOTS = tuple((x, y, ha, "center") for y in (0.75, 0.5, 0.25)
+                           for x, ha in ((0.98, "right"), (0.5, "center"), (0.02, "left")))
+#: Tops of a zoomed percentage axis: the smallest that holds every value and limit is used.
+NICE_PCT_TOPS = (10, 20, 30, 40, 50, 60, 80)
+
+
+def _status_keywords(status: str) -> dict:
+    """``scatter`` keywords for a funnel status."""
+    style = FUNNEL_STATUS_STYLE[status]
+    filled = style["filled"]
+    return {"marker": style["marker"], "s": style["size"], "linewidths": 0.7 if filled else 1.7,
+            "facecolors": style["colour"] if filled else "white",
+            "edgecolors": OKABE_ITO["black"] if filled else style["colour"]}
+
+
+def _status_handle(status: str, count: int) -> Line2D:
+    style = FUNNEL_STATUS_STYLE[status]
+    filled = style["filled"]
+    return Line2D([], [], ls="none", marker=style["marker"], markersize=math.sqrt(style["size"]),
+                  markerfacecolor=style["colour"] if filled else "white",
+                  markeredgecolor=OKABE_ITO["black"] if filled else style["colour"],
+                  markeredgewidth=0.7 if filled else 1.7, label=f"{style['words']}: {_count(count)}")
+
+
+def _statistic(value, digits: int = 1) -> str:
+    """φ for the words, to ``digits`` decimals; "not estimated" when blank."""
+    if value is None or pd.isna(value):
+        return "not estimated"
+    return f"{float(value):,.{digits}f}"
+
+
+def _tau2_words(value) -> str:
+    """τ² to two significant figures (0.052, 0.0012); 0 as "0"."""
+    if value is None or pd.isna(value):
+        return "not estimated"
+    return "0" if float(value) == 0 else f"{float(value):.2g}"
+
+
+def _limits_words(attrs: Mapping) -> str:
+    """Which funnel limits were used, in words, with φ and τ² (statistics.md §2)."""
+    od = f"φ = {_statistic(attrs.get('phi'))}, τ² = {_tau2_words(attrs.get('tau2'))}"
+    limits = attrs.get("limits")
+    if limits == LIMITS_ADJUSTED:
+        return f"limits widened for over-dispersion ({od}; τ² on the arcsine scale)"
+    if limits == LIMITS_EXACT:
+        return f"exact binomial limits, not widened for over-dispersion ({od})"
+    return f"{limits or 'limits of an unstated method'} ({od})"
+
+
+def _pct_top(highest: float) -> float:
+    """Top of a 0-based percentage axis: the smallest of :data:`NICE_PCT_TOPS` that holds
+    ``highest`` with a little room; else 100 (or more, for values over 100)."""
+    if pd.isna(highest):
+        return 100.0
+    for top in NICE_PCT_TOPS:
+        if highest * 1.05 <= top:
+            return float(top)
+    return _pct_axis_top(pd.Series([highest]))
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """1, 2, 5, 10, 20, 50, … between ``low`` and ``high``."""
+    ticks = [m * 10 ** e for e in range(0, 7) for m in (1, 2, 5)]
+    return [t for t in ticks if low <= t <= high]
+
+
+def _status_phrase(status: str) -> str:
+    """E.g. "alarm low (below the 99.8% limit)"."""
+    words = FUNNEL_STATUS_STYLE[status]["words"]
+    return status + words[words.index(" ("):] if " (" in words else status
+
+
+@_styled
+def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
+           names: Mapping[str, str] | None = None, highlight: str | None = None) -> Chart:
+    """Funnel plot of one KPI: each service's percentage against its number of patients eligible.
+
+    Draws what :func:`fls_report.benchmarks.funnels` and
+    :func:`~fls_report.benchmarks.funnel_curve` computed; no statistic is worked out here.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A funnel table (:func:`fls_report.stats.funnel_table`) indexed by service code: ``x``,
+        ``n``, ``p`` (fraction), limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2``,
+        ``limits`` (statistics.md §2).
+    curve : pandas.DataFrame
+        ``n``, ``low95``, ``high95``, ``low998``, ``high998`` (fractions) over the plotted range.
+    kpi_id : str
+        ``KPI3`` … ``KPI11``, for the title.
+    names : mapping, optional
+        Service code → name, for the highlighted service's label.
+    highlight : str, optional
+        A service code to ring in the highlight colour and label with its name and status.
+
+    Returns
+    -------
+    Chart
+        x = patients eligible (log axis), y = percentage; the target θ₀ as a solid
+        line, the 95% (alert) limits dashed and the 99.8% (alarm) limits dotted; services
+        marked by status with colour and shape (down triangles low, up triangles high; hollow
+        alert, filled alarm). Services with n = 0 are left off and counted in the caption. The
+        vertical axis is 0–100% unless every value and limit over the services' range of n fits
+        a smaller range. Alt text and caption state the target, φ, τ², which limits were used
+        and the count of services in each status.
+    """
+    title = f"{_kpi_title(kpi_id)}: funnel plot of services"
+    if not _has_rows(table, FUNNEL_COLUMNS, "funnel"):
+        return _empty(title, "The funnel table has no services.")
+    rows = table.copy()
+    rows.index = rows.index.astype(str)
+    rows["n"] = pd.to_numeric(rows["n"], errors="coerce")
+    rows["p"] = pd.to_numeric(rows["p"], errors="coerce")
+    shown = rows[(rows["n"] > 0) & rows["p"].notna()].copy()
+    n_left_off = len(rows) - len(shown)
+    left_off = (f"{_plural(n_left_off, 'service')} with no eligible records "
+                f"{'is' if n_left_off == 1 else 'are'} not shown." if n_left_off else "")
+    if shown.empty:
+        return _empty(title, f"No service has eligible records for {kpi_id}. {left_off}".strip())
+
+    attrs = dict(table.attrs)
+    target = attrs.get("target")
+    target_pct = 100 * float(target) if target is not None and pd.notna(target) else np.nan
+    limits_words = _limits_words(attrs)
+    shown["pct"] = 100 * shown["p"]
+    shown["status"] = shown["status"].astype(str)
+    lines = pd.DataFrame(columns=list(CURVE_COLUMNS), dtype=float)
+    if curve is not None and len(curve) and all(c in curve.columns for c in CURVE_COLUMNS):
+        lines = curve[list(CURVE_COLUMNS)].apply(pd.to_numeric, errors="coerce").sort_values("n", kind="stable")
+
+    x_top = float(shown["n"].max()) * 1.1  # where funnel_curve ends
+    in_range = lines[(lines["n"] >= shown["n"].min()) & (lines["n"] <= x_top)]
+    highest = max(float(shown["pct"].max()),
+                  float(100 * in_range[["high95", "high998"]].max().max()) if len(in_range) else 0.0,
+                  target_pct if pd.notna(target_pct) else 0.0)
+    top = _pct_top(highest)
+
+    figure = _figure(6.2)
+    ax = figure.add_subplot()
+    # A log axis: denominators run from a handful to thousands, and on a linear axis the small
+    # services (where the funnel is widest) are crushed against the left edge.
+    x_low = max(0.7, float(shown["n"].min()) * 0.7)
+    ax.set_xscale("log")
+    ax.set_xlim(x_low, x_top)
+    ax.xaxis.set_major_locator(FixedLocator([t for t in _log_ticks(x_low, x_top)]))
+    ax.xaxis.set_minor_locator(FixedLocator([]))
+    ax.set_ylim(0, top)
+    ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
+    handles = []
+    if pd.notna(target_pct):
+        ax.axhline(target_pct, color=OKABE_ITO["black"], lw=1.4, zorder=2)
+        handles.append(Line2D([], [], color=OKABE_ITO["black"], lw=1.4,
+                              label=f"England and Wales: {format_pct(target_pct)}"))
+    if len(lines):
+        for suffix, style, words in (("95", (0, (6, 3)), "95% limits (alert)"),
+                                     ("998", (0, (1, 2)), "99.8% limits (alarm)")):
+            for side in ("low", "high"):
+                ax.plot(lines["n"], 100 * lines[f"{side}{suffix}"], color=GREY_DARK, lw=1.3, ls=style, zorder=2)
+            handles.append(Line2D([], [], color=GREY_DARK, lw=1.3, ls=style, label=words))
+
+    counts = shown["status"].value_counts()
+    for z, status in enumerate(FUNNEL_DRAW_ORDER):
+        points = shown[shown["status"] == status]
+        if len(points):
+            ax.scatter(points["n"], points["pct"], zorder=3 + z / 10, clip_on=False, **_status_keywords(status))
+    unknown = shown[~shown["status"].isin(FUNNEL_DRAW_ORDER)]
+    if len(unknown):
+        ax.scatter(unknown["n"], unknown["pct"], s=24, marker="s", facecolors="white", edgecolors=GREY_DARK,
+                   zorder=3, clip_on=False)
+    handles += [_status_handle(status, int(counts[status])) for status in FUNNEL_STATUS_STYLE if status in counts]
+    if len(unknown):
+        handles.append(Line2D([], [], ls="none", marker="s", markerfacecolor="white", markeredgecolor=GREY_DARK,
+                              label=f"No status given: {_count(len(unknown))}"))
+
+    code = None if highlight is None else str(highlight)
+    label = None if code is None else _name_of(code, names.get(code) if names is not None and code in names else None)
+    highlight_words = ""
+    is_highlighted = code is not None and code in shown.index
+    if is_highlighted:
+        point = shown.loc[[code]].iloc[0]
+        status_words = (FUNNEL_STATUS_STYLE[point["status"]]["words"] if point["status"] in FUNNEL_STATUS_STYLE
+                        else f"status {point['status']}")
+        ax.scatter([point["n"]], [point["pct"]], s=300, marker="o", facecolors="none", edgecolors=HIGHLIGHT_COLOUR,
+                   linewidths=2.2, zorder=6, clip_on=False)
+        where = f"{format_pct(point['pct'])} of {_count(point['n'])} eligible"
+        highlight_words = f"{label}: {where}; {status_words}"
+        obstacles = np.column_stack([shown["n"], shown["pct"], shown["pct"]])
+        along = np.vstack([np.column_stack([lines["n"], 100 * lines[column], 100 * lines[column]])
+                           for column in ("low95", "high95", "low998", "high998")]) if len(lines) else None
+        _annotate(ax, point["n"], point["pct"], f"{_wrap(label, 42)}\n{where}\n{status_words}", obstacles,
+                  [target_pct], extra_candidates=FUNNEL_LABEL_SPOTS, soft_obstacles=along)
+        handles.append(Line2D([], [], ls="none", marker="o", markersize=15, markerfacecolor="none",
+                              markeredgecolor=HIGHLIGHT_COLOUR, markeredgewidth=2.2,
+                              label=_plain(_truncate(label, 60))))
+    elif code is not None:
+        why = "it has no eligible records" if code in rows.index else "it is not in the funnel table"
+        highlight_words = f"{label} is not shown: {why} for {kpi_id}."
+
+    ax.set_xlabel("Patients eligible (denominator)")
+    ax.set_ylabel("%")
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    _title(figure, title)
+    figure.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
+
+    status_counts = ", ".join(f"{_count(int(counts.get(status, 0)))} {_status_phrase(status)}"
+                              for status in FUNNEL_STATUS_STYLE)
+    target_words = (f"the England and Wales target of {format_pct(target_pct)}" if pd.notna(target_pct)
+                    else "no target line (none given)")
+    alt = (
+        f"Funnel plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}: each service's percentage "
+        f"(vertical axis) against its number of patients eligible (horizontal axis, log scale, "
+        f"{_count(shown['n'].min())} to {_count(shown['n'].max())}), with {target_words} and 95% (alert) "
+        f"and 99.8% (alarm) limits; {limits_words}. Services by status: {status_counts}."
+        + (f" Highlighted: {highlight_words}." if is_highlighted else "")
+        + (f" {highlight_words}" if highlight_words and not is_highlighted else "")
+        + (f" {left_off}" if left_off else "")
+    )
+    caption = (
+        "Each point is a service, placed by its number of patients eligible (on a log scale); solid line: "
+        "the target, England and Wales "
+        + (f"({format_pct(target_pct)})" if pd.notna(target_pct) else "(not given)")
+        + f"; dashed: 95% limits (alert); dotted: 99.8% limits (alarm); {limits_words}. "
+        f"Services: {status_counts}."
+        + (f" The vertical axis stops at {top:g}%." if top < 100 else "")
+        + ("" if len(lines) else " No limit curves were given, so none are drawn.")
+        + (f" {left_off}" if left_off else "")
+        + (f" {highlight_words}" if highlight_words and not is_highlighted else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Run charts and p-charts (statistics.md §3 and §4)
+
+SIGNAL_COLOUR = OKABE_ITO["vermillion"]
+MEDIAN_COLOUR = OKABE_ITO["blue"]
+SIGNAL_COLUMNS = ("code", "kpi_id", "median_pct", "useful_points", "signal")
+
+
+def _month_axis(ax, months: Sequence[str], every: bool = False, narrow: bool = False) -> str:
+    """Month ticks on a 0 … len(months) − 1 axis (every month when ``every`` and ≤ 12 months,
+    else quarters, half years or years; fewer in a ``narrow`` panel); returns the axis words,
+    e.g. "Month of fracture (2016)"."""
+    labels, words = _month_labels(list(months))
+    x = np.arange(len(months))
+    numbers = [int(m[5:7]) for m in months]
+    quarters = 12 if narrow else 24
+    labelled = {1, 4, 7, 10} if len(months) <= quarters else {1, 7} if len(months) <= 2 * quarters else {1}
+    if len(months) <= 4 or (every and len(months) <= 12):
+        major = list(x)
+    else:
+        major = [i for i, number in enumerate(numbers) if number in labelled] or list(x)
+    ax.xaxis.set_major_locator(FixedLocator(major))
+    ax.xaxis.set_minor_locator(FixedLocator(x))
+    tilt = {} if len(months) <= 12 else {"rotation": 30, "ha": "right", "rotation_mode": "anchor"}
+    ax.set_xticklabels([labels[j] for j in major], **tilt)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    return words
+
+
+def _month_words(month: str) -> str:
+    """``2016-11`` as ``Nov 2016``."""
+    try:
+        return f"{calendar.month_abbr[int(month[5:7])]} {month[:4]}"
+    except (ValueError, IndexError):
+        return str(month)
+
+
+def _monthly_pct(monthly: pd.DataFrame, code: str, kpi_id: str, months: Sequence[str]) -> pd.Series:
+    """One unit's monthly ``pct`` over ``months``; NaN where the denominator is 0 or blank."""
+    part = monthly[(monthly["code"].astype(str) == str(code)) & (monthly["kpi_id"] == kpi_id)]
+    denominator = pd.to_numeric(part["denominator"], errors="coerce")
+    pct = pd.to_numeric(part["pct"], errors="coerce").where(denominator > 0)
+    return pd.Series(pct.to_numpy(), index=part["month"].astype(str)).groupby(level=0).first().reindex(months)
+
+
+def _run_positions(values: np.ndarray, centre: float, length: int, side: str) -> list[int]:
+    """Positions of the first run of ``length`` points on ``side`` ("above"/"below") of ``centre``.
+
+    Walks the series as the run chart shows it: blank months and points on the centre line are
+    skipped (they neither extend nor break a run). Used only to colour the points; the run
+    itself comes from the signals table.
+    """
+    wanted = 1 if side == "above" else -1
+    runs, current, current_side = [], [], 0
+    for i, value in enumerate(values):
+        if np.isnan(value) or math.isclose(value, centre, rel_tol=0, abs_tol=1e-9):
+            continue
+        value_side = 1 if value > centre else -1
+        if value_side != current_side and current:
+            runs.append((current_side, current))
+            current = []
+        current_side = value_side
+        current.append(i)
+    if current:
+        runs.append((current_side, current))
+    matching = [run for s, run in runs if s == wanted and len(run) == length]
+    if matching:
+        return matching[0]
+    on_side = [run for s, run in runs if s == wanted]
+    return max(on_side, key=len) if on_side else []
+
+
+def _signal_row(signals: pd.DataFrame | None, code: str, kpi_id: str) -> pd.Series | None:
+    if signals is None or len(signals) == 0 or not all(c in signals.columns for c in SIGNAL_COLUMNS):
+        return None
+    rows = signals[(signals["code"].astype(str) == str(code)) & (signals["kpi_id"] == kpi_id)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _truthy(value) -> bool:
+    """A flag from a table, whether bool, blank or ``true``/``false`` text (as read from CSV)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return False if value is None or pd.isna(value) else bool(value)
+
+
+@_styled
+def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, kpi_ids: Sequence[str],
+               explanations: Mapping[str, str] | None = None, name: str | None = None) -> Chart:
+    """Run charts for one unit, one small panel per KPI, with the Anhøj signals marked.
+
+    Parameters
+    ----------
+    monthly : pandas.DataFrame
+        ``monthly_kpis``: ``code``, ``kpi_id``, ``month`` (``YYYY-MM``), ``denominator``, ``pct``.
+    signals : pandas.DataFrame
+        :func:`fls_report.benchmarks.run_chart_signals`: ``code``, ``kpi_id``, ``median_pct``,
+        ``useful_points``, ``longest_run``, ``longest_run_side``, ``shift``,
+        ``too_few_crossings``, ``signal``.
+    code : str
+        A service code, or ``NATIONAL``, ``ENGLAND`` or ``WALES``.
+    kpi_ids : sequence of str
+        One panel each, three to a row.
+    explanations : mapping, optional
+        KPI id → plain-words result (:func:`fls_report.benchmarks.signal_explanation`); those of
+        the panels with a signal go in the caption.
+    name : str, optional
+        The service name, for the title.
+
+    Returns
+    -------
+    Chart
+        Monthly ``pct`` as a line with points (a month with denominator 0 is a gap), the
+        series' median from ``signals`` as a dashed line. A panel with a signal has a vermillion
+        frame and says so in its title; when the signal is a shift, the points of the longest
+        run are vermillion diamonds. Each panel's vertical axis is 0–100% unless all its values
+        fit a smaller range (e.g. KPI3), which the caption names.
+    """
+    kpi_ids = list(kpi_ids)
+    explanations = dict(explanations or {})
+    label = _name_of(str(code), name)
+    title = f"Run charts: {label}"
+    if not _has_rows(monthly, MONTHLY_COLUMNS, "monthly_kpis") or not kpi_ids:
+        return _empty(title, "The monthly table is empty or no KPI was asked for.")
+    own = monthly[(monthly["code"].astype(str) == str(code)) & monthly["kpi_id"].isin(kpi_ids)]
+    if own.empty:
+        return _empty(title, f"The monthly table has no rows for {label} and these KPIs.")
+    months = sorted(monthly.loc[monthly["kpi_id"].isin(kpi_ids), "month"].astype(str).unique())
+    values = {k: _monthly_pct(monthly, code, k, months) for k in kpi_ids}
+    if all(s.isna().all() for s in values.values()):
+        return _empty(title, f"{label} has no eligible records in any month for these KPIs.")
+
+    n_cols = 3 if len(kpi_ids) >= 3 else len(kpi_ids)
+    n_rows = math.ceil(len(kpi_ids) / n_cols)
+    figure = _figure(1.2 + 2.7 * n_rows)
+    axes = figure.subplots(n_rows, n_cols, squeeze=False, sharex=True)
+    x = np.arange(len(months))
+    xlabel = ""
+    flagged, short, zoomed, no_analysis, described, shift_drawn = [], [], [], [], [], False
+    for i, kpi_id in enumerate(kpi_ids):
+        ax = axes[i // n_cols][i % n_cols]
+        series = values[kpi_id].to_numpy(dtype=float)
+        row = _signal_row(signals, code, kpi_id)
+        median = float(row["median_pct"]) if row is not None and pd.notna(row["median_pct"]) else np.nan
+        useful = int(row["useful_points"]) if row is not None and pd.notna(row["useful_points"]) else 0
+        signal = row is not None and _truthy(row["signal"])
+        shift = signal and "shift" in row.index and _truthy(row["shift"])
+        few_crossings = signal and "too_few_crossings" in row.index and _truthy(row["too_few_crossings"])
+
+        top = _pct_axis_top(values[kpi_id], pd.Series([median]))
+        highest = np.nanmax(np.r_[series, median]) if not np.isnan(np.r_[series, median]).all() else np.nan
+        if pd.notna(highest) and top == 100 and _pct_top(highest) < 100:
+            top = _pct_top(highest)
+            zoomed.append(f"{kpi_id} ({top:g}%)")
+        ax.plot(x, series, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, zorder=3, clip_on=False)
+        if pd.notna(median):
+            ax.axhline(median, color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), zorder=2)
+        if shift and "longest_run" in row.index and "longest_run_side" in row.index:
+            positions = _run_positions(series, median, int(row["longest_run"]), str(row["longest_run_side"]))
+            if positions:
+                ax.scatter(x[positions], series[positions], s=34, marker="D", color=SIGNAL_COLOUR,
+                           edgecolors=OKABE_ITO["black"], linewidths=0.5, zorder=4, clip_on=False)
+                shift_drawn = True
+
+        kinds = [words for flag, words in ((shift, "a shift"), (few_crossings, "too few crossings")) if flag]
+        if signal:
+            status = "Signal: " + (" and ".join(kinds) if kinds else "non-random variation")
+            flagged.append(kpi_id)
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_color(SIGNAL_COLOUR)
+                spine.set_linewidth(2.0)
+        elif row is None:
+            status = "No run analysis"
+            no_analysis.append(kpi_id)
+        elif useful < MIN_USEFUL_POINTS:
+            status = f"Too few useful months ({useful}) to judge"
+            short.append(f"{kpi_id} ({useful})")
+        else:
+            status = "No signal"
+        described.append((kpi_id, median, signal, status))
+        ax.set_title(_plain(_wrap(_kpi_title(kpi_id), 27)) + "\n" + _wrap(status, 27), fontsize=10, loc="left",
+                     color=SIGNAL_COLOUR if signal else OKABE_ITO["black"],
+                     fontweight="bold" if signal else "normal")
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+        xlabel = _month_axis(ax, months, narrow=True)
+        ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
+        if i % n_cols == 0:
+            ax.set_ylabel("%")
+        ax.tick_params(axis="x", labelbottom=True)
+    spare = [axes[j // n_cols][j % n_cols] for j in range(len(kpi_ids), n_rows * n_cols)]
+    for ax in spare:
+        ax.set_axis_off()
+    _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    handles = [Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, label="Monthly %"),
+               Line2D([], [], color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), label="Median")]
+    if flagged:
+        handles.append(Patch(facecolor="white", edgecolor=SIGNAL_COLOUR, lw=2, label="Signal (framed panel)"))
+    if shift_drawn:
+        handles.append(Line2D([], [], ls="none", marker="D", markersize=6, color=SIGNAL_COLOUR,
+                              markeredgecolor=OKABE_ITO["black"], markeredgewidth=0.5,
+                              label="Longest run (a shift)"))
+    if spare:
+        spare[0].legend(handles=handles, loc="center left", frameon=False, borderaxespad=0)
+    else:
+        figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+
+    gaps = [f"{kpi_id} {_plural(int(values[kpi_id].isna().sum()), 'month')}" for kpi_id in kpi_ids
+            if values[kpi_id].isna().any()]
+    signal_words = "; ".join(f"{kpi_id}: {explanations.get(kpi_id, 'a signal of non-random variation')}"
+                             for kpi_id in flagged)
+    alt_parts = []
+    for kpi_id, median, signal, status in described:
+        s = values[kpi_id]
+        text = (f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: "
+                + (f"{format_pct(s.min())} to {format_pct(s.max())}" if s.notna().any() else "no eligible records")
+                + (f", median {format_pct(median)}" if pd.notna(median) else "")
+                + f"; {explanations[kpi_id] if kpi_id in explanations else status.lower()}")
+        alt_parts.append(text)
+    alt = (
+        f"Run charts of the monthly percentage for {label} over {_plural(len(months), 'month')} ({months[0]} "
+        f"to {months[-1]}), one per KPI, each with its median. "
+        + (f"{_plural(len(flagged), 'series', 'series')} {'shows' if len(flagged) == 1 else 'show'} a signal "
+           f"({', '.join(flagged)}). " if flagged else "No series shows a signal. ")
+        + ". ".join(alt_parts) + "."
+    )
+    caption = (
+        f"Monthly percentage by month of fracture, with each series' median (dashed). "
+        + (f"A framed panel signals non-random variation (Anhøj rules): {signal_words}. " if flagged
+           else "No panel signals non-random variation (Anhøj rules). ")
+        + f"Series with fewer than {MIN_USEFUL_POINTS} useful months (months with data, not on the median) "
+        f"claim no signal" + (f": {', '.join(short)}." if short else ".")
+        + (f" No run analysis was given for {', '.join(no_analysis)}." if no_analysis else "")
+        + (f" Vertical axes stop below 100% for {', '.join(zoomed)}." if zoomed else "")
+        + (f" A gap is a month with no eligible records: {', '.join(gaps)}." if gaps else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+P_CHART_COLUMNS = ("month", "n", "p", "cl", "lcl", "ucl", "outside")
+
+
+def _runs_words(runs: Mapping | None, unit: str = "month") -> str:
+    """The p-chart's runs analysis (around its centre line) in words."""
+    if not runs:
+        return "no runs analysis was given"
+    n_useful = int(runs.get("n_useful", 0) or 0)
+    if n_useful < MIN_USEFUL_POINTS:
+        return f"too few {unit}s off the centre line ({n_useful}) to look for signals"
+    parts = []
+    longest, longest_max = runs.get("longest_run"), runs.get("longest_run_max")
+    crossings, crossings_min = runs.get("crossings"), runs.get("crossings_min")
+    if pd.notna(longest_max) and longest > longest_max:
+        parts.append(f"a run of {longest} {unit}s {runs.get('longest_run_side', 'on one side of')} the centre line "
+                     f"(more than {int(longest_max)} is unusual)")
+    if pd.notna(crossings_min) and crossings < crossings_min:
+        parts.append(f"the line crosses the centre line {_plural(int(crossings), 'time')} (fewer than "
+                     f"{int(crossings_min)} is unusual)")
+    if runs.get("signal") and parts:
+        return "a signal of non-random variation: " + "; ".join(parts)
+    if runs.get("signal"):
+        return "a signal of non-random variation"
+    return (f"no signal (longest run {longest}, more than {int(longest_max)} would be unusual; "
+            f"{_plural(int(crossings), 'crossing')}, fewer than {int(crossings_min)} would be unusual)")
+
+
+@_styled
+def p_chart(chart: pd.DataFrame | None, kpi_id: str, name: str | None = None) -> Chart:
+    """SPC p-chart of one unit's monthly KPI, from :func:`fls_report.benchmarks.p_chart`.
+
+    Parameters
+    ----------
+    chart : pandas.DataFrame or None
+        ``month``, ``x``, ``n``, ``p``, ``cl``, ``lcl``, ``ucl`` (fractions), ``outside``; the
+        runs analysis in ``attrs["runs"]``. None (too few months or records for a p-chart) or
+        an empty frame gives a "No records to show" chart.
+    kpi_id : str
+        For the title.
+    name : str, optional
+        The unit's name (e.g. "England and Wales"), for the title.
+
+    Returns
+    -------
+    Chart
+        Monthly ``p`` × 100 as a line with points, the centre line, and the 3-sigma limits as
+        steps (they vary with each month's denominator); points outside the limits are
+        vermillion diamonds. The vertical axis is zoomed to the points and limits (SPC charts
+        are read against their limits), which the caption says.
+    """
+    title = f"{_kpi_title(kpi_id)}: p-chart" + (f", {name}" if name else "")
+    if chart is None:
+        return _empty(title, f"A p-chart needs at least {benchmarks.P_CHART_MIN_MONTHS} months with eligible "
+                             f"records and on average at least {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} "
+                             "eligible records a month.")
+    if not _has_rows(chart, P_CHART_COLUMNS, "p_chart"):
+        return _empty(title, "The p-chart table has no months.")
+    frame = chart.reset_index(drop=True)
+    months = frame["month"].astype(str).tolist()
+    p, cl, lcl, ucl = (100 * pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                       for c in ("p", "cl", "lcl", "ucl"))
+    outside = frame["outside"].map(_truthy).to_numpy(dtype=bool) & ~np.isnan(p)
+    if np.isnan(p).all():
+        return _empty(title, "No month has eligible records.")
+    centre = float(np.nanmean(cl)) if not np.isnan(cl).all() else np.nan
+    x = np.arange(len(months))
+
+    extent = np.r_[p, lcl, ucl, centre]
+    extent = extent[~np.isnan(extent)]
+    span = max(float(extent.max() - extent.min()), 2.0)
+    bottom = max(0.0, math.floor((extent.min() - 0.12 * span) / 5) * 5)
+    top = min(100.0, math.ceil((extent.max() + 0.12 * span) / 5) * 5) if extent.max() <= 100 else \
+        _pct_axis_top(pd.Series(extent))
+    if top - bottom > 60:
+        bottom = 0.0
+        top = max(top, 100.0)
+
+    figure = _figure(4.9)
+    ax = figure.add_subplot()
+    edges = np.r_[x - 0.5, x[-1] + 0.5]
+    for limit in (lcl, ucl):
+        ax.step(edges, np.r_[limit, limit[-1]], where="post", color=GREY_DARK, lw=1.2, ls=(0, (5, 3)), zorder=2)
+    if pd.notna(centre):
+        ax.axhline(centre, color=MEDIAN_COLOUR, lw=1.4, zorder=2)
+    ax.plot(x, p, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=5, zorder=3, clip_on=False)
+    if outside.any():
+        ax.scatter(x[outside], p[outside], s=60, marker="D", color=SIGNAL_COLOUR, edgecolors=OKABE_ITO["black"],
+                   linewidths=0.6, zorder=4, clip_on=False)
+    ax.set_ylim(bottom, top)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    xlabel = _month_axis(ax, months, every=True)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("%")
+    ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
+    _title(figure, title)
+    kind = frame.attrs.get("chart", chart.attrs.get("chart", "p"))
+    limit_words = "3-sigma control limits" + (" (Laney p′)" if kind == "p'" else "")
+    handles = [
+        Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=5, label="Monthly %"),
+        Line2D([], [], color=MEDIAN_COLOUR, lw=1.4,
+               label=f"Centre line: {format_pct(centre)}"),
+        Line2D([], [], color=GREY_DARK, lw=1.2, ls=(0, (5, 3)), label=limit_words[:1].upper() + limit_words[1:]),
+    ]
+    if outside.any():
+        handles.append(Line2D([], [], ls="none", marker="D", markersize=7, color=SIGNAL_COLOUR,
+                              markeredgecolor=OKABE_ITO["black"], markeredgewidth=0.6,
+                              label=f"Outside the limits: {_count(int(outside.sum()))}"))
+    figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+
+    with_data = ~np.isnan(p)
+    n_months = int(with_data.sum())
+    freeze = chart.attrs.get("freeze")
+    baseline = f"the first {_plural(int(freeze), 'month')}" if freeze else f"all {_plural(n_months, 'month')} with data"
+    above = [_month_words(m) for m, o, v in zip(months, outside, p) if o and v > centre]
+    below = [_month_words(m) for m, o, v in zip(months, outside, p) if o and v < centre]
+    outside_words = (
+        f"{_count(int(outside.sum()))} of {_plural(n_months, 'month')} {'falls' if outside.sum() == 1 else 'fall'} "
+        "outside the limits"
+        + (" (" + "; ".join(part for part in (
+            f"above: {', '.join(above)}" if above else "", f"below: {', '.join(below)}" if below else "") if part)
+           + ")" if outside.any() else "")
+    )
+    limits_range = (f"lower limit {format_pct(np.nanmin(lcl))} to {format_pct(np.nanmax(lcl))}, upper limit "
+                    f"{format_pct(np.nanmin(ucl))} to {format_pct(np.nanmax(ucl))}")
+    runs_words = _runs_words(chart.attrs.get("runs"))
+    gaps = int((~with_data).sum())
+    alt = (
+        f"p-chart of {_kpi_title(kpi_id)}" + (f" for {name}" if name else "")
+        + f" over {_plural(len(months), 'month')} ({months[0]} to {months[-1]}): monthly percentages from "
+        f"{format_pct(np.nanmin(p))} to {format_pct(np.nanmax(p))} around a centre line of {format_pct(centre)}, "
+        f"with {limit_words} ({limits_range}). {outside_words[:1].upper()}{outside_words[1:]}. "
+        f"Runs analysis around the centre line: {runs_words}."
+    )
+    caption = (
+        f"Monthly percentage with its centre line ({format_pct(centre)}, the pooled percentage over {baseline}) "
+        f"and {limit_words}, which vary with each month's denominator ({limits_range}). "
+        f"{outside_words[:1].upper()}{outside_words[1:]}. Runs analysis around the centre line: {runs_words}."
+        + (f" The vertical axis runs from {bottom:g}% to {top:g}%." if (bottom, top) != (0, 100) else "")
+        + (f" {_plural(gaps, 'month')} without eligible records {'is a gap' if gaps == 1 else 'are gaps'}."
+           if gaps else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
 __all__ = [
     "Chart",
     "caterpillar",
@@ -1359,6 +2011,9 @@ __all__ = [
     "time_to_event_summary",
     "completeness_heatmap",
     "completeness_bars",
+    "funnel",
+    "run_charts",
+    "p_chart",
     "format_pct",
     "OKABE_ITO",
     "RAG_COLOURS",

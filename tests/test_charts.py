@@ -430,3 +430,256 @@ def test_every_chart_accepts_an_empty_table_without_columns(name):
 def test_a_table_missing_contract_columns_is_named(results):
     with pytest.raises(ValueError, match=r"missing column\(s\) pct"):
         charts.caterpillar(results.drop(columns=["pct"]), "KPI4")
+
+
+# --------------------------------------------------------------------------------------------
+# Funnel plots, run charts and p-charts (statistics.md §2–§4): drawn from benchmarks' tables
+
+from fls_report import benchmarks  # noqa: E402
+from fls_report.stats import funnel_table, p_chart as stats_p_chart  # noqa: E402
+
+FUNNEL_X = {"A": 0, "B": 45, "C": 52, "D": 48, "E": 10, "F": 260, "G": 5, "H": 55, "I": 80, "J": 30}
+FUNNEL_N = {"A": 0, "B": 100, "C": 100, "D": 100, "E": 100, "F": 500, "G": 10, "H": 100, "I": 100, "J": 100}
+FUNNEL_NAMES = {code: f"Hospital {code}" for code in FUNNEL_X} | {"E": "Tricky <script>&'"}
+
+
+def _funnel_table(adjust="auto", x=FUNNEL_X, n=FUNNEL_N) -> pd.DataFrame:
+    return funnel_table(pd.Series(x, dtype=float), pd.Series(n, dtype=float), adjust=adjust)
+
+
+@pytest.fixture(scope="module")
+def funnel_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ten services: A has no eligible records, E is an alarm low (awkward name), I an alarm
+    high, J an alert low; φ > 1, so the limits are widened for over-dispersion."""
+    table = _funnel_table()
+    return table, benchmarks.funnel_curve(table)
+
+
+def _months(count: int, start_year: int = 2016) -> list[str]:
+    return [f"{start_year + i // 12}-{i % 12 + 1:02d}" for i in range(count)]
+
+
+def _monthly_rows(code: str, kpi_id: str, pcts, denominator: int = 40) -> list[dict]:
+    rows = []
+    for month, pct in zip(_months(len(pcts)), pcts):
+        d = 0 if pct is None or np.isnan(pct) else denominator
+        rows.append({"level": "service", "code": code, "kpi_id": kpi_id, "month": month,
+                     "numerator": 0 if d == 0 else round(pct * d / 100), "denominator": d,
+                     "pct": np.nan if d == 0 else pct})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def run_inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """24 months for S1: KPI4 has a shift (12 months below the median, then 12 above), KPI6
+    is noise around its median, KPI11 has only 4 months with data (then gaps)."""
+    shift = [50 + (3 if i % 2 else -3) for i in range(12)] + [60 + i % 3 for i in range(12)]
+    noise = [40, 43, 38, 44, 39, 41, 36, 42, 40.5, 37, 45, 39, 41.5, 38, 43, 40, 44, 37, 42, 39.5, 41, 38.5, 43, 40.2]
+    short = [70, 72, 75, 71] + [np.nan] * 20
+    monthly = pd.DataFrame(_monthly_rows("S1", "KPI4", shift) + _monthly_rows("S1", "KPI6", noise)
+                           + _monthly_rows("S1", "KPI11", short))
+    signals = benchmarks.run_chart_signals(monthly)
+    explanations = {row["kpi_id"]: benchmarks.signal_explanation(row) for _, row in signals.iterrows()}
+    return monthly, signals, explanations
+
+
+@pytest.fixture(scope="module")
+def p_frame() -> pd.DataFrame:
+    """12 months at 50 a month around 50%; May is far above the limits and August has no records."""
+    x = [25, 24, 26, 25, 45, 23, 27, 0, 25, 24, 26, 25]
+    n = [50, 50, 50, 50, 50, 50, 50, 0, 50, 50, 50, 50]
+    frame = stats_p_chart(np.array(x, dtype=float), np.array(n, dtype=float))
+    frame.insert(0, "month", _months(12))
+    return frame
+
+
+NEW_BUILDERS = {
+    "funnel": lambda t: charts.funnel(t["funnel"][0], t["funnel"][1], "KPI4", names=FUNNEL_NAMES, highlight="E"),
+    "run_charts": lambda t: charts.run_charts(t["runs"][0], t["runs"][1], "S1", ["KPI4", "KPI6", "KPI11"],
+                                              t["runs"][2], name=AWKWARD_NAME),
+    "p_chart": lambda t: charts.p_chart(t["p"], "KPI4", name="England and Wales"),
+}
+
+
+@pytest.fixture(scope="module")
+def new_tables(funnel_inputs, run_inputs, p_frame) -> dict:
+    return {"funnel": funnel_inputs, "runs": run_inputs, "p": p_frame}
+
+
+@pytest.mark.parametrize("name", list(NEW_BUILDERS))
+def test_new_charts_are_one_figure_deterministic_and_leave_no_state(name, new_tables):
+    before = dict(matplotlib.rcParams)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first, second = NEW_BUILDERS[name](new_tables), NEW_BUILDERS[name](new_tables)
+        parts = figure_parts(first)
+    assert parts["alt"].strip() and parts["caption"].strip()
+    assert first.to_png() == second.to_png(), "same input, different PNG bytes"
+    assert dict(matplotlib.rcParams) == before
+    from matplotlib import pyplot
+
+    assert pyplot.get_fignums() == []
+    width, _ = first.figure.get_size_inches()
+    assert 8 <= width <= 9.5, "laptop-width figure"
+    sizes = [t.get_fontsize() for t in first.figure.findobj(Text) if t.get_text().strip()]
+    assert min(sizes) >= 9
+
+
+def test_funnel_states_target_phi_tau2_limits_and_status_counts(funnel_inputs):
+    table, curve = funnel_inputs
+    parts = figure_parts(charts.funnel(table, curve, "KPI4", names=FUNNEL_NAMES, highlight="E"))
+    target = charts.format_pct(100 * table.attrs["target"])
+    phi, tau2 = f"{table.attrs['phi']:.1f}", f"{table.attrs['tau2']:.2g}"
+    for words in (parts["alt"], parts["caption"]):
+        assert f"England and Wales target of {target}" in words or f"England and Wales ({target})" in words
+        assert f"φ = {phi}" in words and f"τ² = {tau2}" in words
+        assert "limits widened for over-dispersion" in words
+        counts = table.loc[table["n"] > 0, "status"].value_counts()
+        for status in benchmarks.STATUSES:
+            assert f"{int(counts.get(status, 0))} {status} (" in words
+        assert "1 service with no eligible records is not shown." in words
+
+
+def test_funnel_exact_limits_are_named(funnel_inputs):
+    table = _funnel_table(adjust="none")
+    chart = charts.funnel(table, benchmarks.funnel_curve(table), "KPI4")
+    assert table.attrs["limits"] == "exact binomial"
+    for words in (chart.alt, chart.caption):
+        assert "exact binomial limits, not widened for over-dispersion" in words
+        assert f"φ = {table.attrs['phi']:.1f}" in words
+
+
+def test_funnel_highlight_is_annotated_with_status_in_words_and_escaped(funnel_inputs):
+    table, curve = funnel_inputs
+    assert table.at["E", "status"] == "alarm low"
+    chart = charts.funnel(table, curve, "KPI4", names=FUNNEL_NAMES, highlight="E")
+    parts = figure_parts(chart)
+    assert "Tricky <script>&'" not in parts["html"]
+    assert "Tricky &lt;script&gt;&amp;&#x27; (E)" in parts["alt"]
+    assert "Alarm (below the 99.8% limit)" in parts["alt"]
+    annotation = [t for t in figure_texts(chart) if "Tricky" in t and "eligible" in t]
+    assert annotation and "Alarm (below the 99.8% limit)" in annotation[0]
+    assert "10.0% of 100 eligible" in annotation[0]
+
+
+def test_funnel_leaves_off_services_without_records(funnel_inputs):
+    table, curve = funnel_inputs
+    chart = charts.funnel(table, curve, "KPI4", highlight="A")
+    plotted = set()
+    for collection in chart.figure.axes[0].collections:
+        plotted |= {float(x) for x, _ in collection.get_offsets()}
+    assert plotted == {float(n) for n in FUNNEL_N.values() if n > 0}
+    assert "Service A is not shown: it has no eligible records for KPI4." in chart.caption
+    assert "1 service with no eligible records is not shown." in chart.alt
+
+
+def test_funnel_status_markers_differ_in_shape_as_well_as_colour():
+    styles = charts.FUNNEL_STATUS_STYLE
+    assert len({(s["marker"], s["filled"]) for s in styles.values()}) == len(styles)
+    assert len({s["colour"] for s in styles.values()}) == len(styles)
+
+
+def test_funnel_zooms_when_values_and_limits_are_low():
+    table = _funnel_table(x={"A": 0, "B": 4, "C": 5, "D": 3, "E": 6}, n={"A": 0, "B": 100, "C": 120, "D": 90, "E": 110})
+    chart = charts.funnel(table, benchmarks.funnel_curve(table), "KPI3")
+    top = chart.figure.axes[0].get_ylim()[1]
+    assert top < 100 and top >= 100 * table[["p", "high998"]].max().max()
+    assert f"The vertical axis stops at {top:g}%." in chart.caption
+    assert "exact binomial limits" in chart.caption
+
+
+def test_funnel_empty_inputs_say_no_records(funnel_inputs):
+    for chart in (charts.funnel(pd.DataFrame(), pd.DataFrame(), "KPI4"), charts.funnel(None, None, "KPI4")):
+        says_no_records(chart)
+        figure_parts(chart)
+    nobody = _funnel_table(x={"A": 0, "B": 0}, n={"A": 0, "B": 0})
+    chart = charts.funnel(nobody, benchmarks.funnel_curve(nobody), "KPI4")
+    says_no_records(chart)
+    assert "2 services with no eligible records are not shown." in chart.caption
+    table, _ = funnel_inputs
+    without_curve = charts.funnel(table, None, "KPI4")
+    figure_parts(without_curve)
+    assert "No limit curves were given" in without_curve.caption
+
+
+def test_run_charts_shift_is_explained_and_short_series_claim_no_signal(run_inputs):
+    monthly, signals, explanations = run_inputs
+    by_kpi = signals.set_index("kpi_id")
+    assert by_kpi.at["KPI4", "shift"] and not by_kpi.at["KPI6", "signal"] and by_kpi.at["KPI11", "useful_points"] == 4
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6", "KPI11"], explanations, name="Alpha")
+    parts = figure_parts(chart)
+    assert f"KPI4: {explanations['KPI4']}" in chart.caption
+    assert "a run of 12 months below the median" in chart.caption
+    assert explanations["KPI6"] not in chart.caption  # no signal: not in the caption's list
+    assert "fewer than 10 useful months" in chart.caption and "claim no signal: KPI11 (4)" in chart.caption
+    assert "KPI11 20 months" in chart.caption  # gaps are counted, not drawn as zeros
+    titles = [" ".join(ax.get_title(loc="left").split()) for ax in chart.figure.axes]
+    assert "Signal" in titles[0] and "Signal" not in titles[1] and "Too few useful months (4)" in titles[2]
+    diamonds = [c for c in chart.figure.axes[0].collections if len(c.get_offsets())]
+    assert sum(len(c.get_offsets()) for c in diamonds) == by_kpi.at["KPI4", "longest_run"]
+    assert "Alpha (S1)" in parts["alt"]
+
+
+def test_run_charts_without_signals_and_with_awkward_names(run_inputs):
+    monthly, signals, explanations = run_inputs
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI6"], explanations, name=AWKWARD_NAME)
+    parts = figure_parts(chart)
+    assert "No panel signals non-random variation" in chart.caption
+    assert "<script>" not in parts["html"] and ESCAPED_SCRIPT in parts["alt"]
+    assert explanations["KPI6"] in chart.alt
+    short = charts.run_charts(monthly, signals, "S1", ["KPI11"], explanations)
+    assert "too few months with data (4)" in short.alt and "claim no signal: KPI11 (4)" in short.caption
+    no_analysis = charts.run_charts(monthly, None, "S1", ["KPI4"], {})
+    figure_parts(no_analysis)
+    assert "No run analysis was given for KPI4." in no_analysis.caption
+
+
+def test_run_charts_empty_inputs_say_no_records(run_inputs):
+    monthly, signals, explanations = run_inputs
+    cases = [
+        charts.run_charts(pd.DataFrame(), pd.DataFrame(), "S1", ["KPI4"], {}),
+        charts.run_charts(monthly, signals, "S1", [], {}),
+        charts.run_charts(monthly, signals, "S9", ["KPI4"], {}),
+        charts.run_charts(monthly[monthly["kpi_id"] == "KPI11"].assign(denominator=0, pct=np.nan), signals, "S1",
+                          ["KPI11"], {}),
+    ]
+    for chart in cases:
+        says_no_records(chart)
+        figure_parts(chart)
+
+
+def test_p_chart_counts_outside_points_and_states_limits(p_frame):
+    chart = charts.p_chart(p_frame, "KPI4", name="Alpha")
+    parts = figure_parts(chart)
+    outside = int(p_frame["outside"].sum())
+    with_data = int((p_frame["n"] > 0).sum())
+    assert outside == 1
+    for words in (parts["alt"], parts["caption"]):
+        assert f"{outside} of {with_data} months falls outside the limits (above: May 2016)" in words
+        assert "3-sigma control limits" in words
+        assert charts.format_pct(100 * p_frame["cl"].iloc[0]) in words
+    assert "1 month without eligible records is a gap" in chart.caption
+    runs = p_frame.attrs["runs"]
+    assert ("no signal" in chart.caption) == (not runs["signal"])
+    line = [ln for ln in chart.figure.axes[0].lines if ln.get_marker() == "o"][0]
+    assert np.isnan(line.get_ydata()[7]), "a month without records is a gap, not a zero"
+
+
+def test_p_chart_runs_signal_is_said():
+    x = np.array([20] * 6 + [30] * 6, dtype=float)
+    frame = stats_p_chart(x, np.full(12, 50.0))
+    frame.insert(0, "month", _months(12))
+    assert frame.attrs["runs"]["signal"]
+    chart = charts.p_chart(frame, "KPI6")
+    assert "Runs analysis around the centre line: a signal of non-random variation" in chart.caption
+    laney = stats_p_chart(x, np.full(12, 50.0), laney=True)
+    laney.insert(0, "month", _months(12))
+    assert "Laney p′" in charts.p_chart(laney, "KPI6").caption
+
+
+def test_p_chart_empty_inputs_say_no_records(p_frame):
+    for chart in (charts.p_chart(None, "KPI4"), charts.p_chart(p_frame.iloc[0:0], "KPI4"),
+                  charts.p_chart(pd.DataFrame(), "KPI4")):
+        says_no_records(chart)
+        figure_parts(chart)
+    assert "at least 10 months" in charts.p_chart(None, "KPI4").caption

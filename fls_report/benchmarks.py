@@ -146,19 +146,24 @@ def run_chart_signals(monthly: pd.DataFrame) -> pd.DataFrame:
 def signal_explanation(row: pd.Series, unit: str = "month") -> str:
     """A run-chart result in plain words, e.g. "a run of 9 months above the median: a sustained shift"."""
     if row["useful_points"] < stats.MIN_USEFUL_POINTS:
-        return f"too few {unit}s with data ({row['useful_points']}) to look for signals"
+        return (f"too few useful {unit}s ({int(row['useful_points'])}: {unit}s with data, not on the median) "
+                "to look for signals")
     parts = []
     if row["shift"]:
         parts.append(
-            f"a run of {row['longest_run']} {unit}s {row['longest_run_side']} the median "
-            f"(more than {row['longest_run_limit']} is unusual): a sustained shift"
+            f"a run of {int(row['longest_run'])} {unit}s {row['longest_run_side']} the median "
+            f"(more than {int(row['longest_run_limit'])} is unusual): a sustained shift"
         )
     if row["too_few_crossings"]:
         parts.append(
-            f"the line crosses the median only {row['crossings']} times (fewer than "
-            f"{row['crossings_limit']} is unusual): the process has changed"
+            f"the line crosses the median only {_times(int(row['crossings']))} (fewer than "
+            f"{int(row['crossings_limit'])} is unusual): the process has changed"
         )
     return "; ".join(parts) if parts else "no signal: only random variation around the median"
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def p_chart(monthly: pd.DataFrame, code: str, kpi_id: str) -> pd.DataFrame | None:

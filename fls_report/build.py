@@ -8,6 +8,7 @@ names every failure.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -29,6 +30,7 @@ from fls_report.io import write_text_atomic
 from fls_report.kpis import KPI_NAMES, NATIONAL
 from fls_report.params import Params, load_params
 from fls_report.pipeline import Outputs, run_compute, write_manifest
+from fls_report import report
 from fls_report.report import fmt_pct
 from fls_report.validate import read_services
 
@@ -92,22 +94,96 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
 
 
 def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
-    """Execute one notebook with papermill and render its page. Runs in a worker process."""
+    """Execute one notebook with papermill and render its page. Runs in a worker process.
+
+    The worker keeps one warm kernel for all its reports (see :class:`WarmKernel`), so a report
+    pays for its own work, not for starting Python and importing pandas and matplotlib again.
+    """
     import papermill
 
     started = time.perf_counter()
     try:
         job.executed.parent.mkdir(parents=True, exist_ok=True)
+        kernel = WarmKernel.ready()
         notebook = papermill.execute_notebook(
-            str(job.notebook), None, parameters=job.parameters, progress_bar=False, log_output=False,
-            cwd=str(job.notebook.parent), kernel_name="python3", extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            with_reset_cell(nbformat.read(job.notebook, as_version=4)), None, parameters=job.parameters,
+            progress_bar=False, log_output=False, cwd=str(job.notebook.parent), kernel_name="python3",
+            km=kernel.manager, execution_timeout=REPORT_TIMEOUT_SECONDS,
         )
+        without_reset_cell(notebook)
         strip_timing(notebook)
         write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
         render.write_page(job.page, render.notebook_html(notebook, manifest, job.title, job.depth))
     except Exception as exc:  # one report's failure must not stop the build
+        WarmKernel.discard()  # a failed run may leave the kernel busy or broken: start afresh
         return JobOutcome(job.code, False, time.perf_counter() - started, _describe(exc))
     return JobOutcome(job.code, True, time.perf_counter() - started)
+
+
+REPORT_TIMEOUT_SECONDS = 600
+RESET_TAG = "fls-report-reset"
+
+
+def with_reset_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook with a first cell that clears the warm kernel's namespace."""
+    cell = nbformat.v4.new_code_cell("get_ipython().reset(new_session=True)")
+    cell.metadata["tags"] = [RESET_TAG]
+    cell["id"] = RESET_TAG
+    notebook.cells.insert(0, cell)
+    return notebook
+
+
+def without_reset_cell(notebook: nbformat.NotebookNode) -> None:
+    """Drop the reset cell and number the code cells from 1, as a fresh kernel would."""
+    notebook.cells = [c for c in notebook.cells if RESET_TAG not in c.metadata.get("tags", [])]
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count
+        for output in cell.get("outputs", []):
+            if "execution_count" in output:
+                output["execution_count"] = count
+
+
+class WarmKernel:
+    """One IPython kernel per worker process, reused from report to report.
+
+    Each report starts with a cell that resets the kernel's namespace (see
+    :func:`with_reset_cell`), so it runs as in a fresh kernel; only the imported modules stay
+    loaded. A kernel that died, or a report that failed, gets a new kernel.
+    """
+
+    _instance: "WarmKernel | None" = None
+
+    def __init__(self) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        atexit.register(self.shutdown)
+
+    @classmethod
+    def ready(cls) -> "WarmKernel":
+        """The worker's kernel, started if need be."""
+        if cls._instance is None or not cls._instance.manager.is_alive():
+            cls.discard()
+            cls._instance = cls()
+        return cls._instance
+
+    @classmethod
+    def discard(cls) -> None:
+        if cls._instance is not None:
+            cls._instance.shutdown()
+            cls._instance = None
+
+    def shutdown(self) -> None:
+        try:
+            if self.manager.has_kernel:
+                self.manager.shutdown_kernel(now=True)
+        except Exception:  # shutting down at exit: nothing useful to report
+            pass
 
 
 def _describe(exc: BaseException) -> str:
@@ -178,7 +254,7 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
 
     outcomes = run_jobs(jobs, manifest, workers or default_workers(), executor, progress)
     failed = {o.code for o in outcomes if not o.ok}
-    downloads = render.write_downloads(out.tables, site)
+    downloads = render.write_downloads(out.tables, site, report.Run(params))
     index = render.write_index(
         site, manifest,
         services=index_services(results, jobs, site, failed),

@@ -20,6 +20,7 @@ from nbconvert import HTMLExporter
 
 from fls_report import __version__
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
+from fls_report.workbook import write_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -136,8 +137,9 @@ def write_page(path: Path, markup: str) -> Path:
 # Downloads and index
 
 
-def write_downloads(tables: Path, site: Site) -> list[Path]:
-    """Copy the published tables (CSV) and an Excel workbook of them into ``site/downloads``."""
+def write_downloads(tables: Path, site: Site, run=None) -> list[Path]:
+    """Copy the published tables (CSV), an Excel workbook of them and, given the run, the
+    benchmark workbook into ``site/downloads``."""
     written = []
     frames = {}
     for name, columns in DOWNLOADS.items():
@@ -153,6 +155,8 @@ def write_downloads(tables: Path, site: Site) -> list[Path]:
             frame.to_excel(writer, sheet_name=name[:31], index=False)
     temporary.replace(workbook)
     written.append(workbook)
+    if run is not None:
+        written.append(write_workbook(run, site.downloads / "benchmark.xlsx"))
     return written
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fls_report import charts
+from fls_report import benchmarks, charts, stats
 from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS, WALES
 from fls_report.kpis import KEY_FIELD_NAMES, rank_services
 from fls_report.io import safe_name
@@ -139,6 +139,19 @@ class Run:
     @cached_property
     def case_mix(self) -> pd.DataFrame:
         return self._read("case_mix").astype({"shown": str})
+
+    @cached_property
+    def signals(self) -> pd.DataFrame:
+        return self._read("run_chart_signals")
+
+    @cached_property
+    def funnel_summary(self) -> pd.DataFrame:
+        return self._read("funnel_summary")
+
+    @cached_property
+    def funnel_tables(self) -> dict[str, pd.DataFrame]:
+        """The funnel of each KPI3–KPI11, recomputed from the results (same as funnel_summary)."""
+        return benchmarks.funnels(self.results)
 
     @cached_property
     def time_to_event(self) -> pd.DataFrame:
@@ -630,3 +643,161 @@ def row_rules() -> Html:
         "<p>Record-level lists for fixing the data are written to the run's restricted folder, which is "
         "never published.</p>"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarking: funnels, outliers, run charts, p-charts (statistics.md §2–§4)
+
+STATUS_WORDS = {
+    "alarm low": "Alarm, low: below the 99.8% limit",
+    "alert low": "Alert, low: below the 95% limit",
+    "in control": "Within the limits",
+    "alert high": "Alert, high: above the 95% limit",
+    "alarm high": "Alarm, high: above the 99.8% limit",
+    "": "Not on the funnel (no eligible patients)",
+}
+
+
+def status_words(status) -> str:
+    """An HQIP funnel status in words."""
+    return STATUS_WORDS.get("" if status is None or pd.isna(status) else str(status), str(status))
+
+
+def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
+    table = run.funnel_tables[kpi_id]
+    return charts.funnel(table, benchmarks.funnel_curve(table), kpi_id, names=run.names, highlight=highlight)
+
+
+def funnels(run: Run, highlight: str | None = None) -> Html:
+    """A funnel plot for each of KPI3–KPI11, optionally with one service highlighted."""
+    return Html("".join(_funnel_chart(run, k, highlight).to_html() for k in benchmarks.FUNNEL_KPIS))
+
+
+def funnel_summary_table(run: Run) -> Html:
+    """Per KPI: the target, over-dispersion, the limits used and how many services in each status."""
+    rows = []
+    for r in run.funnel_summary.itertuples():
+        adjusted = r.limits != stats.LIMITS_EXACT
+        rows.append(
+            f'<tr><th scope="row">{r.kpi_id} {esc(r.kpi_name)}</th><td class="num">{fmt_pct(r.target_pct)}</td>'
+            f'<td class="num">{r.phi:.2f}</td><td class="num">{r.tau2:.4f}</td>'
+            f"<td>{'widened for over-dispersion' if adjusted else 'exact binomial'}</td>"
+            + "".join(f'<td class="num">{getattr(r, c)}</td>' for c in ("alarm_low", "alert_low", "in_control", "alert_high", "alarm_high"))
+            + f'<td class="num">{r.services_left_off}</td></tr>'
+        )
+    return Html(
+        "<table class=\"compact\"><caption>Funnel plots: target (England and Wales %), over-dispersion φ and τ², "
+        "the limits used, and services in each status. Left off: services with no eligible patients.</caption>"
+        '<thead><tr><th>KPI</th><th class="num">Target %</th><th class="num">φ</th><th class="num">τ²</th>'
+        '<th>Limits</th><th class="num">Alarm low</th><th class="num">Alert low</th><th class="num">Within</th>'
+        '<th class="num">Alert high</th><th class="num">Alarm high</th><th class="num">Left off</th></tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def outlier_table(run: Run) -> Html:
+    """Every service flagged alert or alarm, KPI by KPI."""
+    flagged = benchmarks.outliers(run.results)
+    if flagged.empty:
+        return Html("<p>No service is outside the 95% limits on any KPI.</p>")
+    rows = "".join(
+        f'<tr><td>{r.kpi_id} {esc(KPI_NAMES[r.kpi_id])}</td><th scope="row">{esc(r.name)}</th>'
+        f'<td class="num">{fmt_pct(r.pct)}</td><td class="num">{fmt_count(r.numerator)} / {fmt_count(r.denominator)}</td>'
+        f"<td>{esc(status_words(r.funnel_status))}</td></tr>"
+        for r in flagged.itertuples()
+    )
+    return Html(
+        "<table><caption>Services outside the funnel limits (HQIP alert: outside 95%; alarm: outside 99.8%)"
+        "</caption><thead><tr><th>KPI</th><th>Service</th><th class=\"num\">%</th>"
+        f'<th class="num">Numerator / denominator</th><th>Status</th></tr></thead><tbody>{rows}</tbody></table>'
+    )
+
+
+def funnel_methods(run: Run) -> Html:
+    """How the funnels and run charts are made, in plain words, with references."""
+    return Html(
+        "<p><strong>Funnel plots.</strong> Each service's percentage is plotted against its number of "
+        "eligible patients. The target line is England and Wales's percentage. The funnel's limits show how "
+        "far from the target a service of that size could fall by chance alone: about 1 service in 20 "
+        "would be outside the inner (95%) limits and 1 in 500 outside the outer (99.8%) limits if every "
+        "service performed like the target. Following HQIP's guidance on the detection and management of "
+        "outliers in national clinical audits, a service outside the 95% limits is an <em>alert</em> and "
+        "one outside the 99.8% limits an <em>alarm</em>. The limits are exact binomial limits with "
+        "Spiegelhalter's interpolation. When services differ from one another by more than chance allows "
+        "(over-dispersion, φ above 1), the limits are widened by an additive random-effects term τ² on "
+        "the arcsine scale, estimated after winsorising the most extreme 10% at each end, so that a "
+        "service is flagged only when it stands out from the real spread between services. A service "
+        "with no eligible patients is left off. KPI1 and KPI2 have no funnel (KPI1 is pass or fail; KPI2 "
+        "can exceed 100%).</p>"
+        "<p><strong>Run charts.</strong> Each monthly series is drawn around its median. Two rules "
+        "(Anhøj) find non-random change: a run of points on one side of the median longer than expected "
+        "for the number of points (a sustained shift), or fewer crossings of the median than expected. "
+        "Months with no eligible patients are left out, points on the median are not counted, and a "
+        "series with fewer than 10 useful months claims no signal. <strong>p-charts</strong> show the "
+        "monthly percentage against 3-sigma control limits around the year's overall rate, where the "
+        "monthly numbers are large enough.</p>"
+        "<p><small>References: Healthcare Quality Improvement Partnership, <em>Detection and management of "
+        "outliers for National Clinical Audits</em>. Spiegelhalter DJ. Funnel plots for comparing "
+        "institutional performance. <em>Statistics in Medicine</em> 2005;24:1185–1202. Anhøj J, Olesen AV. "
+        "Run charts revisited. <em>PLoS ONE</em> 2014;9:e113825.</small></p>"
+    )
+
+
+def _explanations(run: Run, code: str) -> dict[str, str]:
+    rows = run.signals[run.signals["code"] == code]
+    return {r["kpi_id"]: benchmarks.signal_explanation(r) for _, r in rows.iterrows()}
+
+
+def run_charts(run: Run, code: str = NATIONAL) -> charts.Chart:
+    """Monthly run charts for a unit, with medians and any signal explained."""
+    return charts.run_charts(run.monthly, run.signals, code, TREND_KPIS, _explanations(run, code),
+                             name=run.names.get(code))
+
+
+def signal_table(run: Run, code: str = NATIONAL) -> Html:
+    """Each KPI's run-chart result in words."""
+    explanations = _explanations(run, code)
+    rows = run.signals[run.signals["code"] == code].set_index("kpi_id")
+    body = "".join(
+        f'<tr><th scope="row">{k} {esc(KPI_NAMES[k])}</th><td class="num">{fmt_pct(rows.at[k, "median_pct"])}</td>'
+        f'<td>{"signal" if rows.at[k, "signal"] else "–"}</td><td>{esc(explanations[k])}</td></tr>'
+        for k in TREND_KPIS if k in rows.index
+    )
+    return Html(
+        "<table><caption>Run-chart analysis of the monthly series</caption><thead><tr><th>KPI</th>"
+        f'<th class="num">Median %</th><th>Signal</th><th>What the chart shows</th></tr></thead><tbody>{body}</tbody></table>'
+    )
+
+
+def service_funnel_statuses(run: Run, code: str) -> Html:
+    """The service's funnel status on each of KPI3–KPI11, in words."""
+    own = _levels_row(run, code)
+    rows = "".join(
+        f'<tr><th scope="row">{k} {esc(KPI_NAMES[k])}</th><td class="num">{fmt_pct(own.at[k, "pct"])}</td>'
+        f"<td>{esc(status_words(own.at[k, 'funnel_status']))}</td></tr>"
+        for k in benchmarks.FUNNEL_KPIS
+    )
+    return Html(
+        "<table><caption>Where the service sits on each funnel (HQIP alert: outside 95%; alarm: outside "
+        f'99.8%)</caption><thead><tr><th>KPI</th><th class="num">Service %</th><th>Status</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def service_p_charts(run: Run, code: str) -> Html:
+    """p-charts for the KPIs whose monthly denominators allow one; says which were left out."""
+    shown, left = [], []
+    for kpi_id in TREND_KPIS:
+        if kpi_id == "KPI2":
+            continue  # KPI2's denominator is an estimate, not patients: no p-chart
+        chart = benchmarks.p_chart(run.monthly, code, kpi_id)
+        if chart is None:
+            left.append(kpi_id)
+        else:
+            shown.append(charts.p_chart(chart, kpi_id, name=run.names.get(code)).to_html())
+    note = ""
+    if left:
+        note = (f"<p><small>No p-chart for {', '.join(left)}: fewer than {benchmarks.P_CHART_MIN_MONTHS} months "
+                f"with eligible patients, or under {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} a month on average."
+                "</small></p>")
+    return Html("".join(shown) + note)

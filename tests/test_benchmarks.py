@@ -85,7 +85,7 @@ def test_fewer_than_ten_useful_points_never_signal():
     row = benchmarks.run_chart_signals(monthly_series(values)).iloc[0]
     assert row["useful_points"] == 8 and row["crossings"] == 1
     assert not row["signal"] and not row["shift"] and not row["too_few_crossings"]
-    assert "too few months with data (8)" in benchmarks.signal_explanation(row)
+    assert "too few useful months (8:" in benchmarks.signal_explanation(row)
 
 
 def test_random_variation_has_no_signal():

@@ -20,7 +20,8 @@ from fls_report.params import load_params
 from fls_report.validate import read_services
 
 DOWNLOADS = ["kpi_results.csv", "monthly_kpis.csv", "eighty_fifty_eighty.csv", "case_mix.csv",
-             "record_accounting.csv", "data_quality_fields.csv", "data_quality_issues.csv", "fls_report_tables.xlsx"]
+             "record_accounting.csv", "data_quality_fields.csv", "data_quality_issues.csv", "fls_report_tables.xlsx",
+             "benchmark.xlsx"]
 
 
 def service_codes(out) -> list[str]:

@@ -7,8 +7,12 @@ near the published ones, a wide spread between services, a few services that imp
 year, service-level differences in data completeness, and about 1% of rows carrying each kind of
 rejectable fault, exclusion and field-level problem the validator must catch.
 
-Everything is drawn from one ``numpy.random.default_rng(seed)``, in a fixed order, so the same
-arguments give byte-identical files. Work is vectorised over the rows; only the small fault
+The 2016 data are drawn from one ``numpy.random.default_rng(seed)``, in a fixed order, so the
+same arguments give byte-identical files. A later year (``year`` > 2016) is the same audit moved on
+(same services plus one that joins each year, one that stops, performance and volume changes
+that look real): it is built from the 2016 plan with one ``default_rng([seed, y])`` per year ``y``
+after 2016 and its rows from ``default_rng([seed, year, 1])``, so it never changes the 2016 files.
+Years before 2016 are an input error. Work is vectorised over the rows; only the small fault
 subsets are edited value by value. No value is a real identifier: NHS numbers come from the 999
 test range, postcodes are NHS pseudo-postcodes (``ZZ99 9XX``), service names are invented.
 
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +93,24 @@ TARGETS = {
     "KPI9": 0.40,
     "KPI10": 0.55,
     "KPI11": 0.75,
+}
+
+#: The audit's first year: the year whose files every later year grows from.
+FIRST_YEAR = 2016
+
+#: Yearly gain after FIRST_YEAR, on the logit scale, shared by every service: KPI3's is a gain in
+#: the national spine share; KPI4-KPI11's a gain in the national intercept, on top of which each
+#: service's own changes act (docs/synthetic-data.md, "Second year"). KPI2 follows from volumes.
+YEARLY_GAIN = {
+    "KPI3": 0.12,
+    "KPI4": 0.12,
+    "KPI5": 0.08,
+    "KPI6": 0.05,
+    "KPI7": 0.08,
+    "KPI8": 0.15,
+    "KPI9": 0.15,
+    "KPI10": 0.06,
+    "KPI11": 0.04,
 }
 
 #: Share of all rows given each kind of fault, rejection and exclusion (one kind per row).
@@ -263,6 +285,8 @@ class _Plan:
     p_alias: np.ndarray  # chance a category is written as its alias (M/F/U, Y/N)
     id_rate: np.ndarray  # planned KPI2 (records / caseload) before national scaling
     leading_zero: int  # index of a service whose code starts with 0
+    targets: dict = field(default_factory=lambda: dict(TARGETS))  # national targets of the year
+    intercepts: dict | None = None  # fixed national intercepts (later years); None: solve for targets
 
 
 # ----------------------------------------------------------------------------------------------
@@ -277,14 +301,23 @@ def generate(
     Parameters
     ----------
     services : int
-        Number of services in the services file (England and Wales, about 33:5).
+        Number of services in the 2016 services file (England and Wales, about 33:5). Each later
+        year adds one service that joins that year.
     patients : int
-        Number of data rows in the extract, faulty and duplicate rows included.
+        Number of data rows in the 2016 extract, faulty and duplicate rows included. A later
+        year is the same audit grown from this first year, so its extract has about a tenth more
+        rows per year (20,190 for 2017 at the defaults; each service's volume changes on its
+        own, see ``docs/synthetic-data.md``). It is not the later year's row count.
     year : int
-        Year of the index fractures. The data are built for the demo parameters: audit period
-        ``year``-01-01 to ``year``-12-31 and data cut-off ``year+1``-06-30.
+        Year of the index fractures, 2016 (the audit's first year) or later. The data are built
+        for the demo parameters: audit period ``year``-01-01 to ``year``-12-31 and data cut-off
+        ``year+1``-06-30. A later year has the same services as 2016, with their performance,
+        volume and completeness moved on by one draw per year after 2016.
     seed : int
-        Seed of the single ``numpy.random.default_rng`` that draws everything.
+        Seed of the ``numpy.random.default_rng`` that draws the 2016 data and every service's
+        identity. The yearly changes come from ``default_rng([seed, y])`` for each year ``y``
+        after 2016 and a later year's rows from ``default_rng([seed, year, 1])``, so adding
+        later years never changes the 2016 files.
 
     Returns
     -------
@@ -295,24 +328,14 @@ def generate(
     Raises
     ------
     InputError
-        When an argument is out of range (services or patients below 1, year outside 1920-2200).
+        When an argument is out of range (services or patients below 1, year outside
+        2016-2200, a negative seed) or not a whole number.
     """
     services, patients, year, seed = _check_args(services, patients, year, seed)
-    rng = np.random.default_rng(seed)
-    cal = _Calendar.for_year(year)
-    plan = _plan_services(rng, services, patients)
-    svc = np.repeat(np.arange(services), plan.size)
-    fracture = _fracture_dates(rng, svc, plan, cal)
-    role, fault_field = _assign_roles(rng, svc, plan)
-    fracture = _move_fracture_dates(rng, fracture, role, cal)
-    values = _clinical_values(rng, svc, fracture, role, fault_field, plan, cal)
-    text = _write_text(rng, values, svc, plan, cal)
-    _inject_faults(rng, text, values, role, fault_field, svc, plan, cal)
-    in_scope = (role == CLEAN) | (role >= ISSUE_INVALID)
-    services_frame = _services_frame(rng, plan, np.bincount(svc[in_scope], minlength=services))
-    order = rng.permutation(patients)
-    extract = pd.DataFrame({name: text[name][order] for name in EXTRACT_COLUMNS}, columns=list(EXTRACT_COLUMNS))
-    return extract, services_frame
+    extract, services_frame, plan = _first_year(services, patients, seed)
+    if year == FIRST_YEAR:
+        return extract, services_frame
+    return _later_year(services_frame, plan, year, seed)
 
 
 def write_synthetic(
@@ -346,8 +369,10 @@ def _check_args(services, patients, year, seed) -> tuple[int, int, int, int]:
         raise InputError(f"synth: services must be at least 1, got {services}")
     if patients < 1:
         raise InputError(f"synth: patients must be at least 1, got {patients}")
-    if not 1920 <= year <= 2200:
-        raise InputError(f"synth: year must be between 1920 and 2200, got {year}")
+    if not FIRST_YEAR <= year <= 2200:
+        raise InputError(
+            f"synth: year must be between {FIRST_YEAR} (the synthetic audit's first year) and 2200, got {year}"
+        )
     if seed < 0:
         raise InputError(f"synth: seed must be 0 or more, got {seed}")
     return int(services), int(patients), int(year), int(seed)
@@ -646,6 +671,243 @@ def _services_frame(rng, plan: _Plan, in_scope: np.ndarray) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------
+# Years
+
+
+def _first_year(services: int, patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, _Plan]:
+    """The 2016 extract and services file, all drawn from ``default_rng(seed)``, and the plan."""
+    rng = np.random.default_rng(seed)
+    plan = _plan_services(rng, services, patients)
+    text, in_scope, intercepts = _draw_rows(rng, plan, _Calendar.for_year(FIRST_YEAR))
+    services_frame = _services_frame(rng, plan, in_scope)
+    return _extract_frame(rng, text), services_frame, replace(plan, intercepts=intercepts)
+
+
+def _draw_rows(rng, plan: _Plan, cal: _Calendar) -> tuple[dict[str, np.ndarray], np.ndarray, dict]:
+    """The extract's text columns (in service order), each service's in-scope row count and the
+    national intercepts used."""
+    svc = np.repeat(np.arange(plan.code.size), plan.size)
+    fracture = _fracture_dates(rng, svc, plan, cal)
+    role, fault_field = _assign_roles(rng, svc, plan)
+    fracture = _move_fracture_dates(rng, fracture, role, cal)
+    values = _clinical_values(rng, svc, fracture, role, fault_field, plan, cal)
+    text = _write_text(rng, values, svc, plan, cal)
+    _inject_faults(rng, text, values, role, fault_field, svc, plan, cal)
+    in_scope = (role == CLEAN) | (role >= ISSUE_INVALID)
+    return text, np.bincount(svc[in_scope], minlength=plan.code.size), values["intercepts"]
+
+
+def _extract_frame(rng, text: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rows shuffled, so copies and conflicting ids are not next to each other."""
+    order = rng.permutation(text["record_id"].size)
+    return pd.DataFrame({name: text[name][order] for name in EXTRACT_COLUMNS}, columns=list(EXTRACT_COLUMNS))
+
+
+def _later_year(first_services: pd.DataFrame, plan: _Plan, year: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The same audit ``year - 2016`` years on: the 2016 plan moved on one year at a time.
+
+    The change into year ``y`` is drawn from ``default_rng([seed, y])`` and depends only on the
+    seed, the service and ``y``; the rows of ``year`` come from ``default_rng([seed, year, 1])``.
+    The services file is the 2016 file, unchanged, plus one row for each service that joined.
+    """
+    caseload = _caseloads(first_services, plan)
+    joined = []
+    for y in range(FIRST_YEAR + 1, year + 1):
+        plan, caseload, row = _next_year(np.random.default_rng([seed, y]), plan, caseload, y - FIRST_YEAR)
+        joined.append(row)
+    rng = np.random.default_rng([seed, year, 1])
+    text, _, _ = _draw_rows(rng, plan, _Calendar.for_year(year))
+    services_frame = pd.concat([first_services, pd.DataFrame(joined, columns=list(SERVICES_COLUMNS))], ignore_index=True)
+    services_frame = services_frame.sort_values("service_code", kind="stable").reset_index(drop=True)
+    return _extract_frame(rng, text), services_frame
+
+
+def _caseloads(frame: pd.DataFrame, plan: _Plan) -> np.ndarray:
+    """Each planned service's annual caseload in the services file (NaN where it has none)."""
+    expected = pd.to_numeric(frame["expected_caseload"].replace("", np.nan))
+    hips = 5 * pd.to_numeric(frame["hip_fractures"].replace("", np.nan))
+    by_code = pd.Series(expected.fillna(hips).to_numpy(dtype=float), index=frame["service_code"].to_numpy())
+    return by_code.reindex(plan.code).to_numpy(dtype=float)
+
+
+def _year_targets(k: int) -> dict:
+    """Targets ``k`` years after 2016: KPI3's spine share moved by its YEARLY_GAIN per year. (The
+    other KPIs of a later year use fixed intercepts, not targets.)"""
+    out = dict(TARGETS)
+    out["KPI3"] = float(_expit(np.log(TARGETS["KPI3"] / (1 - TARGETS["KPI3"])) + k * YEARLY_GAIN["KPI3"]))
+    return out
+
+
+# Spread of the yearly drift of the service offsets (logit): shared by a service's KPIs, and its
+# own per KPI; the later-pathway KPIs (KPI9-KPI11) drift half as much. Centred on the services
+# with records, so the national change comes from YEARLY_GAIN and the named changes.
+_DRIFT_SHARED, _DRIFT_OWN = 0.10, 0.08
+_DRIFT_SCALE = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+
+
+def _next_year(rng, plan: _Plan, caseload: np.ndarray, k: int) -> tuple[_Plan, np.ndarray, dict]:
+    """Move a year's plan on by one year (into year 2016 + ``k``); return it, the caseloads and
+    the services-file row of the service that joins.
+
+    Everything is drawn from ``rng`` in a fixed order. What changes:
+
+    * every service starts where it ended: its offsets are last December's (so services that
+      improved during the year start near their late level) and its volume is last autumn's
+      run rate, grown by a lognormal factor (median +5%);
+    * half the services that had under 30 records (those that had only just started) submit a
+      whole year, at 30-50% of their caseload; the others stay under 30;
+    * one service that submitted last year submits nothing (it stays in the services file);
+    * offsets drift (a shared and a per-KPI normal step, centred); a few services with room to
+      improve improve a lot during the year (a mid-year step of 50-80% of the 2016 improvers'
+      step, their volume rising too) and a few get worse (KPI4-KPI8 offsets down 0.7-1.1);
+    * a few services fix their completeness (now meet KPI1) and one lets it slip;
+    * one new English service joins between March and June, with a new code and name;
+    * the national intercepts (and KPI3's spine share) move on by YEARLY_GAIN.
+    """
+    n = plan.code.size
+    months = np.arange(12)
+    kind = plan.kind.copy()
+    kpi_off = plan.kpi_off + plan.trend[:, 11, :]
+    trend = np.zeros_like(plan.trend)
+    month_w = np.tile(_SEASON, (n, 1))
+    improving = np.zeros(n, dtype=bool)
+    missing = plan.missing.copy()
+    meets = plan.meets_kpi1.copy()
+
+    # Volumes: last autumn's run rate (1 for a steady service), grown a little.
+    w = plan.month_w
+    late_share = w[:, 9:].sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)
+    size = plan.size * late_share * (_SEASON.sum() / _SEASON[9:].sum())
+    size = size * np.exp(rng.normal(0.05, 0.05, size=n))
+    active_regular = np.flatnonzero((kind == _REGULAR) & (plan.size > 0))
+    typical = float(np.median(plan.size[active_regular])) if active_regular.size else 1.0
+
+    # Services that had only just started: half submit a whole year now.
+    small = rng.permutation(np.flatnonzero(kind == _SMALL))
+    grow, stay = small[: (small.size + 1) // 2], small[(small.size + 1) // 2 :]
+    rate = rng.uniform(0.3, 0.5, size=grow.size)
+    base = np.where(np.isfinite(caseload[grow]), caseload[grow], typical / 0.4)
+    size[grow] = base * rate
+    kind[grow] = _REGULAR
+    size[stay] = rng.integers(6, 30, size=stay.size)
+
+    # One service stops submitting (never the leading-zero code, one without a caseload
+    # estimate, last year's improvers or one of the deliberate extremes).
+    smaller = plan.size[active_regular] <= np.median(plan.size[active_regular]) if active_regular.size else []
+    candidates = [
+        s
+        for s in active_regular[smaller].tolist()
+        if s != plan.leading_zero and not plan.improving[s] and np.isfinite(caseload[s]) and np.abs(kpi_off[s]).max() < 3.5
+    ]
+    if active_regular.size >= 3 and candidates:
+        drop = candidates[int(rng.integers(len(candidates)))]
+        kind[drop] = _EMPTY
+    size = np.where(kind == _EMPTY, 0, np.maximum(np.round(size), 1)).astype(np.int64)
+
+    # Performance drift, then a few that improve a lot and a few that get worse.
+    shared = rng.standard_normal(n)
+    own = rng.standard_normal((n, len(_KPIS)))
+    drift = _DRIFT_SHARED * shared[:, None] + _DRIFT_OWN * own
+    with_rows = size > 0
+    if with_rows.any():
+        drift = drift - drift[with_rows].mean(axis=0)
+    kpi_off = kpi_off + drift * _DRIFT_SCALE
+    pool = [s for s in rng.permutation(n).tolist() if kind[s] == _REGULAR and size[s] > 0 and not plan.improving[s]]
+    n_big = min(int(round(n * 2 / 38)), len(pool)) if n >= 4 else 0
+    n_worse = int(round(n * 2 / 38)) if n >= 4 else 0
+    if pool:
+        median4 = np.median(kpi_off[pool, 0])
+        low = [s for s in pool if kpi_off[s, 0] <= median4]
+        big = low[:n_big]
+        worse = [s for s in pool if s not in big][:n_worse]
+        for s in big:
+            step = _expit((months - rng.uniform(4.0, 8.0)) / 0.8)
+            trend[s] = step[:, None] * _TREND[None, :] * rng.uniform(0.5, 0.8)
+            month_w[s] = _SEASON * np.linspace(0.85, 1.15, 12)
+            improving[s] = True
+        for s in worse:
+            kpi_off[s, :5] -= rng.uniform(0.7, 1.1)
+
+    # Completeness: a few services fix their poor fields, one lets them slip.
+    weights = np.array([_POOR_WEIGHT[f] for f in KEY_FIELDS])
+    site = KEY_FIELDS.index("fracture_site")
+    order = [s for s in rng.permutation(n).tolist() if size[s] > 0]
+    fixed = [s for s in order if not meets[s]][: int(round(n * 2 / 38))]
+    slipped = [s for s in order if meets[s]][: int(round(n / 38))]
+    for s in fixed:
+        missing[s] = rng.uniform(0.0, 0.07, size=len(KEY_FIELDS))
+        missing[s, site] = rng.uniform(0.0, 0.05)
+        meets[s] = True
+    for s in slipped:
+        count = int(rng.integers(6, 9))
+        poor = rng.choice(len(KEY_FIELDS), size=count, replace=False, p=weights / weights.sum())
+        missing[s, poor] = rng.uniform(0.3, 0.65, size=count)
+        meets[s] = False
+
+    # The new service: English, joins in March-June, a little below average at first.
+    used = {int(c) for c in plan.code.tolist() if c.isdigit()}
+    free = [c for c in range(100, 999) if c not in used]
+    code = f"{free[int(rng.integers(len(free)))]:03d}" if free else f"N{k:02d}"
+    names = set(plan.name.tolist())
+    english_places = [a + b for a in _STEM_A for b in _STEM_B]
+    for _ in range(200):
+        template = _ENGLISH_NAMES[int(rng.integers(len(_ENGLISH_NAMES)))]
+        a, b = (english_places[int(i)] for i in rng.integers(len(english_places), size=2))
+        name = template.format(a=a, b=b, saint=_SAINTS[int(rng.integers(len(_SAINTS)))])
+        if name not in names:
+            break
+    else:
+        name = f"{name} ({n + 1})"
+    region = _ENGLAND_REGIONS[int(_pick(rng, _REGION_WEIGHT, 1)[0])]
+    start = int(rng.integers(2, 6))
+    new_w = _SEASON * (months >= start)
+    new_size = max(1, int(round(typical * rng.uniform(0.5, 0.9) * (12 - start) / 12)))
+    new_off = _KPI_SD * (0.6 * rng.standard_normal() + 0.8 * rng.standard_normal(len(_KPIS))) - 0.4
+    new_meets = bool(rng.random() < 0.5)
+    new_missing = rng.uniform(0.0, 0.07, size=len(KEY_FIELDS))
+    new_missing[site] = rng.uniform(0.0, 0.05)
+    count = int(rng.integers(0, 4)) if new_meets else int(rng.integers(6, 11))
+    poor = rng.choice(len(KEY_FIELDS), size=count, replace=False, p=weights / weights.sum())
+    new_missing[poor] = rng.uniform(0.3, 0.65, size=count)
+    new_site = _SITE_SHARE * rng.lognormal(0.0, _SITE_SPREAD)
+    new_dxa = rng.dirichlet(np.array([0.55, 0.15, 0.30]) * 12)
+    annual = new_size * 0.92 * 12 / (12 - start) / rng.uniform(0.35, 0.55)
+    hips = int(round(annual / 5 * rng.uniform(0.8, 1.2))) if rng.random() < 0.6 else 0
+    row = {
+        "service_code": code,
+        "service_name": name,
+        "nation": "England",
+        "region": region,
+        "expected_caseload": str(max(1, int(round(annual)))),
+        "hip_fractures": str(max(1, hips)) if hips else "",
+    }
+
+    new_plan = replace(
+        plan,
+        code=np.append(plan.code, np.array([code], dtype=object)),
+        name=np.append(plan.name, np.array([name], dtype=object)),
+        nation=np.append(plan.nation, np.array(["England"], dtype=object)),
+        region=np.append(plan.region, np.array([region], dtype=object)),
+        kind=np.append(kind, _REGULAR),
+        size=np.append(size, new_size),
+        improving=np.append(improving, False),
+        kpi_off=np.vstack([kpi_off, new_off]),
+        trend=np.concatenate([trend, np.zeros((1, 12, len(_KPIS)))]),
+        month_w=np.vstack([month_w, new_w]),
+        missing=np.vstack([missing, new_missing]),
+        meets_kpi1=np.append(meets, new_meets),
+        site_p=np.vstack([plan.site_p, new_site / new_site.sum()]),
+        dxa_p=np.vstack([plan.dxa_p, new_dxa]),
+        p_dmy=np.append(plan.p_dmy, 0.03),
+        p_alias=np.append(plan.p_alias, 0.02),
+        id_rate=np.append(plan.id_rate, np.nan),
+        targets=_year_targets(k),
+        intercepts={kpi: a + YEARLY_GAIN[kpi] for kpi, a in plan.intercepts.items()},
+    )
+    return new_plan, np.append(caseload, float(row["expected_caseload"])), row
+
+
+# ----------------------------------------------------------------------------------------------
 # Rows
 
 
@@ -724,6 +986,16 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     month = np.clip(np.searchsorted(cal.month_start, fracture, side="right") - 1, 0, 11)
     off = plan.kpi_off[svc] + plan.trend[svc, month]  # n x KPIs
     miss = {f: rng.random(n) < plan.missing[svc, j] for j, f in enumerate(KEY_FIELDS)}
+    intercepts: dict[str, float] = {}
+
+    def intercept(kpi: str, offset: np.ndarray, available: np.ndarray, denominator: int) -> float:
+        """The national intercept: solved for the year's target, or the plan's (later years)."""
+        if plan.intercepts is not None:
+            a = plan.intercepts[kpi]
+        else:
+            a = _calibrate(offset, available, denominator, plan.targets[kpi])
+        intercepts[kpi] = a
+        return a
 
     def ok(field: str) -> np.ndarray:
         good = fault_field != _COL[field]
@@ -736,7 +1008,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     site_ok = ok("fracture_site")
     weight = np.bincount(svc[in_scope & site_ok], minlength=plan.code.size).astype(float)
     target = _SITE_SHARE.copy()
-    target[1] = min(TARGETS["KPI3"] * n_scope / max(weight.sum(), 1.0), 0.5)
+    target[1] = min(plan.targets["KPI3"] * n_scope / max(weight.sum(), 1.0), 0.5)
     others = np.arange(6) != 1
     target[others] = _SITE_SHARE[others] / _SITE_SHARE[others].sum() * (1 - target[1])
     site_p = plan.site_p.copy()
@@ -785,7 +1057,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
 
     # Assessment (KPI4) and identification.
     j4 = _KPIS.index("KPI4")
-    a4 = _calibrate(off[:, j4], in_scope & ok("date_assessed"), n_scope, TARGETS["KPI4"])
+    a4 = intercept("KPI4", off[:, j4], in_scope & ok("date_assessed"), n_scope)
     met4 = rng.random(n) < _expit(a4 + off[:, j4])
     fast = np.where(hip, rng.gamma(2.0, 4.0, n), rng.gamma(2.2, 14.0, n))
     slow = 91 + rng.gamma(1.5, 20.0, n)
@@ -802,7 +1074,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     v["dxa"] = np.where(miss["dxa"], np.where(rng.random(n) < 0.6, 3, -1), dxa)
     dxa_denominator = in_scope & ok("dxa") & (dxa <= 1)
     j5 = _KPIS.index("KPI5")
-    a5 = _calibrate(off[:, j5], dxa_denominator & ok("date_dxa"), int(dxa_denominator.sum()), TARGETS["KPI5"])
+    a5 = intercept("KPI5", off[:, j5], dxa_denominator & ok("date_dxa"), int(dxa_denominator.sum()))
     met5 = rng.random(n) < _expit(a5 + off[:, j5])
     earlier = -1 - rng.integers(0, 720, n)
     late = np.clip(np.floor(91 + rng.gamma(1.5, 20.0, n)), 91, 178).astype(np.int64)
@@ -815,7 +1087,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
 
     # Bone therapy recommended (KPI7).
     j7 = _KPIS.index("KPI7")
-    a7 = _calibrate(off[:, j7], in_scope & ok("bone_therapy_recommended"), n_scope, TARGETS["KPI7"])
+    a7 = intercept("KPI7", off[:, j7], in_scope & ok("bone_therapy_recommended"), n_scope)
     drug7 = rng.random(n) < _expit(a7 + off[:, j7])
     first_drug = _pick(rng, _DRUG_P, n)
     second = np.where(rng.random(n) < 0.03, np.where(first_drug == _TOK["HRT"], _TOK["Alendronate"], _TOK["HRT"]), -1)
@@ -828,7 +1100,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
 
     # Falls assessment (KPI6).
     j6 = _KPIS.index("KPI6")
-    a6 = _calibrate(off[:, j6], in_scope & ok("falls_assessment"), n_scope, TARGETS["KPI6"])
+    a6 = intercept("KPI6", off[:, j6], in_scope & ok("falls_assessment"), n_scope)
     met6 = rng.random(n) < _expit(a6 + off[:, j6])
     falls = np.where(met6, np.where(rng.random(n) < 0.65, 0, 1), np.where(rng.random(n) < 0.65, 2, 3))
     v["falls"] = np.where(miss["falls_assessment"], np.where(rng.random(n) < 0.5, 4, -1), falls)
@@ -843,7 +1115,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     fu16_ok = ok("followup_16wk")
     denominator9 = in_scope & recommended & due16 & ~(died16 & fu16_ok)
     j9 = _KPIS.index("KPI9")
-    a9 = _calibrate(off[:, j9], denominator9 & fu16_ok & ok("date_followup_16wk"), int(denominator9.sum()), TARGETS["KPI9"])
+    a9 = intercept("KPI9", off[:, j9], denominator9 & fu16_ok & ok("date_followup_16wk"), int(denominator9.sum()))
     in_window = rng.random(n) < _expit(a9 + off[:, j9])
     yes_out = rng.random(n) < 0.30
     other_yes = rng.random(n) < 0.25
@@ -867,7 +1139,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     j10 = _KPIS.index("KPI10")
     off10 = off[:, j10] + np.where(fu16_yes, 0.0, -1.2)
     t16_ok = ok("treatment_16wk") | ~fu16_yes
-    a10 = _calibrate(off10, denominator10 & t16_ok & ~died16, int(denominator10.sum()), TARGETS["KPI10"])
+    a10 = intercept("KPI10", off10, denominator10 & t16_ok & ~died16, int(denominator10.sum()))
     drug16 = np.where(recommended, rng.random(n) < _expit(a10 + off10), rng.random(n) < np.where(fu16_yes, 0.06, 0.02))
     drug16 &= ~died16 & (v["fu16"] != 2)
     same = rng.random(n) < 0.85
@@ -886,7 +1158,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     site_known = ok("fracture_site") & (v["fracture_site"] >= 0) & (v["fracture_site"] < 6)
     denominator8 = in_scope & site_known & ~hip & due16
     j8 = _KPIS.index("KPI8")
-    a8 = _calibrate(off[:, j8], denominator8 & ok("strength_balance_16wk") & ~died16, int(denominator8.sum()), TARGETS["KPI8"])
+    a8 = intercept("KPI8", off[:, j8], denominator8 & ok("strength_balance_16wk") & ~died16, int(denominator8.sum()))
     met8 = rng.random(n) < _expit(a8 + off[:, j8])
     sb = np.where(met8, 0, np.where(rng.random(n) < 0.75, 1, 2))
     sb = np.where(miss["strength_balance_16wk"], np.where(rng.random(n) < 0.5, 3, -1), sb)
@@ -907,7 +1179,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     j11 = _KPIS.index("KPI11")
     off11 = off[:, j11] + np.where(fu52_yes, 0.0, -1.0)
     t52_ok = ok("treatment_52wk") | ~fu52_yes
-    a11 = _calibrate(off11, denominator11 & t52_ok & ~died52, int(denominator11.sum()), TARGETS["KPI11"])
+    a11 = intercept("KPI11", off11, denominator11 & t52_ok & ~died52, int(denominator11.sum()))
     drug52 = np.where(on_drug16, rng.random(n) < _expit(a11 + off11), fu52_yes & (rng.random(n) < 0.08))
     drug52_tok = np.where((rng.random(n) < 0.88) & on_drug16, t16, _pick(rng, _DRUG_P, n))
     stop52 = np.array([_TOK[t] for t in ("Not on treatment", "No longer appropriate", "Informed decline", "Not started")])
@@ -916,6 +1188,7 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     t52 = np.where(drug52, drug52_tok, np.where(fu52_yes, yes_no_drug52, other52))
     t52 = np.where(fu52_yes & miss["treatment_52wk"], np.where(rng.random(n) < 0.4, _TOK["Not known"], -1), t52)
     v["t52"] = np.where(~due52 | (v["fu52"] == 2) | died52, -1, t52)
+    v["intercepts"] = intercepts
     return v
 
 

@@ -9,6 +9,7 @@ calibration.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import numpy as np
@@ -263,7 +264,8 @@ def test_write_synthetic_writes_utf8_csv_with_codes_as_text(tmp_path):
     extract = pd.read_csv(extract_path, dtype=str, keep_default_na=False)
     assert list(services.columns) == list(synth.SERVICES_COLUMNS)
     assert list(extract.columns) == list(synth.EXTRACT_COLUMNS)
-    assert len(extract) == 2000
+    assert len(extract) > 2000  # 2019 is the 2,000-row 2016 audit three years on, a little bigger
+    assert len(services) == 38 + 3  # one service joins each year after 2016
     zero = [c for c in services["service_code"] if c.startswith("0")]
     assert zero, "a service code with a leading zero"
     assert re.search(rf"(^|\n)[^,\n]*,{zero[0]},", extract_path.read_text(encoding="utf-8"))  # written as text
@@ -282,7 +284,9 @@ def test_generate_is_deterministic_and_seeded(default):
     assert not other.equals(extract)
 
 
-@pytest.mark.parametrize("kwargs", [dict(services=0), dict(patients=0), dict(year=1800), dict(services=2.5)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(services=0), dict(patients=0), dict(year=1800), dict(year=2015), dict(services=2.5)]
+)
 def test_bad_arguments_are_input_errors(kwargs):
     with pytest.raises(InputError):
         synth.generate(**kwargs)
@@ -522,3 +526,163 @@ def test_some_services_improve_during_the_year(default):
     big = (rates["size"] >= 100).all(axis=1)
     gain = (rates["mean"]["second"] - rates["mean"]["first"])[big]
     assert 4 <= (gain > 0.25).sum() <= 7, gain.sort_values().tail(8)
+
+
+# ----------------------------------------------------------------------------------------------
+# The second year: the same audit a year later (docs/synthetic-data.md, "Second year")
+
+# SHA-256 of (fls_extract_2016.csv, services.csv) as written before later years existed. Adding
+# later years must never change the 2016 files.
+FIRST_YEAR_SHA256 = {
+    (): (
+        "23cc901d08919822e98e33cb27ad1d6cfca6b2d1e1caf913fec6e18c8ec81e05",
+        "997e7efbe2398581d30696e103391a595736b24d5aa9759d995e4ab8e968cfbf",
+    ),
+    (("services", 12), ("patients", 3000), ("seed", 7)): (
+        "81e97a44f17645bd8d83ed5289cf87f7247800375664fc8a019f523daae1597f",
+        "cbe8819ead9159950795911866d87e344874744955ea75068554706ec092c591",
+    ),
+}
+
+
+@pytest.mark.parametrize("kwargs", list(FIRST_YEAR_SHA256))
+def test_2016_files_are_byte_identical_to_before_later_years(tmp_path, kwargs):
+    paths = synth.write_synthetic(tmp_path, **dict(kwargs))
+    assert tuple(hashlib.sha256(p.read_bytes()).hexdigest() for p in paths) == FIRST_YEAR_SHA256[kwargs]
+
+
+def run_engine(folder, year: int):
+    """Write the default synthetic year to ``folder``, compute it with the real engine, and return
+    (extract, services, kpi_results, monthly_kpis, record_accounting)."""
+    from fls_report.params import load_params
+    from fls_report.pipeline import run_compute
+
+    extract_path, services_path = synth.write_synthetic(folder, year=year)
+    (folder / "params.yml").write_text(
+        f"title: synthetic {year}\n"
+        f"period_start: {year}-01-01\nperiod_end: {year}-12-31\ndata_cutoff: {year + 1}-06-30\n"
+        f"extract: {extract_path.name}\nservices: {services_path.name}\noutput: output\n",
+        encoding="utf-8",
+    )
+    run_compute(load_params(folder / "params.yml"))
+    tables = folder / "output" / "tables"
+    read = dict(dtype=str, keep_default_na=False)
+    frames = [pd.read_csv(p, **read) for p in (extract_path, services_path)]
+    frames += [pd.read_csv(tables / f"{name}.csv", dtype={"code": str}) for name in ("kpi_results", "monthly_kpis", "record_accounting")]
+    return tuple(frames)
+
+
+@pytest.fixture(scope="module")
+def years(tmp_path_factory):
+    """The default 2016 and 2017 demo years, each computed with the real engine."""
+    root = tmp_path_factory.mktemp("years")
+    return {year: run_engine(root / str(year), year) for year in (2016, 2017)}
+
+
+def national(kpi_results: pd.DataFrame) -> pd.Series:
+    return kpi_results[kpi_results["level"] == "national"].set_index("kpi_id")["pct"]
+
+
+def test_second_year_has_the_same_services_plus_one_that_joins(years):
+    services16, services17 = years[2016][1], years[2017][1]
+    assert len(services17) == len(services16) + 1
+    old = services17[services17["service_code"].isin(services16["service_code"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(old, services16)  # codes, names, nations, regions and caseloads
+    new = services17[~services17["service_code"].isin(services16["service_code"])]
+    assert len(new) == 1
+    assert new["service_code"].str.fullmatch(r"\d{3}").all() and (new["nation"] == "England").all()
+    assert services17["service_name"].is_unique and (new["expected_caseload"] != "").all()
+
+
+def test_one_service_stops_and_the_new_one_joins_during_the_year(years):
+    (extract16, services16, *_), (extract17, services17, *_) = years[2016], years[2017]
+    rows16 = extract16["service_code"].value_counts().reindex(services16["service_code"], fill_value=0)
+    rows17 = extract17["service_code"].value_counts().reindex(services17["service_code"], fill_value=0)
+    stopped = [c for c in services16["service_code"] if rows16[c] > 0 and rows17[c] == 0]
+    assert len(stopped) == 1  # submits nothing in 2017, but stays in the services file
+    assert [c for c in services16["service_code"] if rows16[c] == 0 and rows17[c] > 0] == []
+    new = services17.loc[~services17["service_code"].isin(services16["service_code"]), "service_code"].item()
+    assert rows17[new] >= 30
+    joined = parse_dates(extract17.loc[extract17["service_code"] == new, "date_fracture"].str.strip())
+    months = joined[joined.dt.year == 2017].dt.month
+    assert 3 <= months.min() <= 6  # joins between March and June
+    # Services that were steady keep their volume; the whole audit grows a little.
+    both = (rows16 >= 100) & (rows17.reindex(rows16.index) >= 100)
+    ratio = (rows17.reindex(rows16.index) / rows16)[both]
+    assert ratio.median() == pytest.approx(1.05, abs=0.04)
+    assert 1.03 <= len(extract17) / len(extract16) <= 1.15
+
+
+def test_second_year_fractures_are_in_2017(years):
+    extract17, _, _, monthly, accounting = years[2017]
+    fracture = parse_dates(extract17["date_fracture"].str.strip()).dropna()  # ~1% are invalid
+    assert (fracture.dt.year == 2017).mean() > 0.975  # the rest: outside the period or after the cut-off
+    assert fracture.min() >= pd.Timestamp("2016-09-01") and fracture.max() <= pd.Timestamp("2019-01-31")
+    assert set(monthly["month"]) == {f"2017-{m:02d}" for m in range(1, 13)}
+    # The same fault mix as 2016: each rejection and exclusion about 1% of rows.
+    share = accounting[accounting["state"] != "included"].groupby("reason")["rows"].sum() / len(extract17)
+    assert len(share) == 8 and share.between(0.008, 0.013).all(), share
+
+
+def test_national_results_improve_modestly(years):
+    before, after = national(years[2016][2]), national(years[2017][2])
+    change = after - before
+    for kpi in ("KPI4", "KPI5", "KPI6", "KPI7"):
+        assert -1 <= change[kpi] <= 8, (kpi, change[kpi])
+    assert (change[["KPI4", "KPI5", "KPI6", "KPI7"]] > 0).sum() >= 3
+    assert 1 <= change["KPI2"] <= 6  # more records against the same caseloads
+    assert 0 <= change["KPI3"] <= 2 and 0 <= change["KPI8"] <= 4
+    for kpi in ("KPI9", "KPI10", "KPI11"):
+        assert -3 <= change[kpi] <= 6, (kpi, change[kpi])
+    assert 35 <= after["KPI1"] <= 65  # still about half the services meet KPI1
+
+
+def test_service_changes_are_spread(years):
+    def by_service(kpi_results, kpi):
+        rows = kpi_results[(kpi_results["level"] == "service") & (kpi_results["kpi_id"] == kpi)]
+        return rows.set_index("code")
+
+    before, after = by_service(years[2016][2], "KPI4"), by_service(years[2017][2], "KPI4")
+    both = before.index[(before["denominator"] >= 30) & (after["denominator"].reindex(before.index) >= 30)]
+    change = (after["pct"] - before["pct"]).reindex(both)
+    assert (change > 5).sum() >= 3 and (change < 0).sum() >= 1  # a few a lot better, some worse
+    assert (change > 0).mean() > 0.5 and 0 < change.median() < 6  # most a little better
+    assert (change > 20).sum() <= 8 and change.std() > 5
+    # Which services meet KPI1 changes for a few services only.
+    k1_before, k1_after = by_service(years[2016][2], "KPI1"), by_service(years[2017][2], "KPI1")
+    active = k1_before.index[(k1_before["rag"] != "none") & (k1_after["rag"].reindex(k1_before.index) != "none")]
+    flips = (k1_before["rag"][active] != k1_after["rag"][active]).sum()
+    assert 1 <= flips <= 5
+
+
+def test_services_that_improved_in_2016_start_2017_near_their_late_level(years):
+    def rate(monthly, months):
+        rows = monthly[(monthly["level"] == "service") & (monthly["kpi_id"] == "KPI4") & monthly["month"].isin(months)]
+        sums = rows.groupby("code")[["numerator", "denominator"]].sum()
+        return 100 * sums["numerator"] / sums["denominator"]
+
+    m16, m17 = years[2016][3], years[2017][3]
+    first = rate(m16, [f"2016-{m:02d}" for m in range(1, 7)])
+    second = rate(m16, [f"2016-{m:02d}" for m in range(7, 13)])
+    late = rate(m16, ["2016-10", "2016-11", "2016-12"])
+    early = rate(m17, ["2017-01", "2017-02", "2017-03"])
+    improved = (second - first)[(second - first) > 25].index
+    assert len(improved) >= 3
+    assert ((early[improved] - late[improved]).abs() < 15).all(), pd.DataFrame({"late": late, "early": early}).loc[improved]
+
+
+def test_later_years_are_deterministic_and_follow_the_year():
+    a = synth.generate(services=12, patients=3000, year=2017, seed=7)
+    b = synth.generate(services=12, patients=3000, year=2017, seed=7)
+    for x, y in zip(a, b):
+        pd.testing.assert_frame_equal(x, y)
+    later, services = synth.generate(services=12, patients=3000, year=2018, seed=7)
+    assert len(services) == 14 and set(a[1]["service_code"]) < set(services["service_code"])
+    assert parse_dates(later["date_fracture"].str.strip()).dt.year.value_counts().idxmax() == 2018
+
+
+@pytest.mark.parametrize("services,patients", [(1, 1), (2, 50), (5, 300)])
+def test_second_year_small_and_odd_sizes_work(services, patients):
+    extract, frame = synth.generate(services=services, patients=patients, year=2017, seed=1)
+    assert len(frame) == services + 1 and len(extract) >= 1
+    assert frame["service_code"].is_unique and frame["service_name"].is_unique

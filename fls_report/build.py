@@ -14,9 +14,9 @@ import json
 import os
 import sys
 import time
-import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -75,7 +75,7 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
     unknown = [c for c in (codes or []) if c not in known]
     if unknown:
         raise InputError(f"{params.services}: unknown service code(s) for --service: {', '.join(unknown)}")
-    source = str(params.source)
+    source = os.path.relpath(params.source, notebooks)  # relative to the notebooks' working folder
     jobs = [
         ReportJob("national", NATIONAL, "National report", notebooks / "national.ipynb",
                   out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source}),
@@ -112,6 +112,7 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         )
         without_reset_cell(notebook)
         strip_timing(notebook)
+        name_injected_cell(notebook, job)
         write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
         render.write_page(job.page, render.notebook_html(notebook, manifest, job.title, job.depth))
     except Exception as exc:  # one report's failure must not stop the build
@@ -206,6 +207,20 @@ def strip_timing(notebook: nbformat.NotebookNode) -> None:
                 papermill_meta.pop(key, None)
 
 
+def name_injected_cell(notebook: nbformat.NotebookNode, job: ReportJob) -> None:
+    """Give papermill's parameters cell a fixed id, and record the source notebook by name only.
+
+    papermill draws a random id for the cell it injects and records its input (here the notebook
+    itself) in the metadata; both would make two builds of the same inputs differ.
+    """
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"
+    papermill_meta = notebook.metadata.get("papermill", {})
+    papermill_meta["input_path"] = f"notebooks/{job.notebook.name}"
+    papermill_meta["output_path"] = None
+
+
 def default_workers() -> int:
     return os.cpu_count() or 1
 
@@ -223,7 +238,7 @@ class BuildResult:
 
 
 def build(params_path: str | Path, codes: list[str] | None = None, workers: int | None = None,
-          notebooks: Path | None = None, executor: Executor | None = None, progress: bool = True) -> BuildResult:
+          notebooks: Path | None = None, scheduler: str | None = None, progress: bool = True) -> BuildResult:
     """Compute the tables, run and render every report, then write the index and downloads.
 
     Parameters
@@ -236,8 +251,8 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         Worker processes for the reports (default: the CPU count).
     notebooks
         Folder of the source notebooks (default: the project's ``notebooks/``).
-    executor
-        A ``concurrent.futures`` executor to run the reports on instead of local processes.
+    scheduler
+        Run the reports on Dask: ``"local"`` or a scheduler address (see :func:`report_executor`).
     progress
         Show a progress bar on standard error.
     """
@@ -252,9 +267,11 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         render.clear_site(site)
     manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
 
-    outcomes = run_jobs(jobs, manifest, workers or default_workers(), executor, progress)
+    workers = workers or default_workers()
+    with report_executor(workers, scheduler) as executor:
+        outcomes = run_jobs(jobs, manifest, workers, executor, progress)
     failed = {o.code for o in outcomes if not o.ok}
-    downloads = render.write_downloads(out.tables, site, report.Run(params))
+    downloads = render.write_downloads(out.tables, site, manifest["built_at"], report.Run(params))
     index = render.write_index(
         site, manifest,
         services=index_services(results, jobs, site, failed),
@@ -266,25 +283,63 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     return BuildResult(jobs, outcomes, index, time.perf_counter() - started)
 
 
+@contextmanager
+def report_executor(workers: int, scheduler: str | None = None):
+    """The executor the reports run on: local processes, or a Dask distributed cluster.
+
+    ``scheduler`` is None for a pool of ``workers`` local processes (one kernel each);
+    ``"local"`` for an in-process Dask ``LocalCluster`` of ``workers`` single-threaded worker
+    processes; or a scheduler address (``tcp://host:8786``) of a running Dask cluster, whose
+    workers must have this package installed and see the same file system.
+    """
+    if scheduler is None:
+        pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"))
+        try:
+            yield pool
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("--scheduler needs Dask: pip install 'fls-report[dask]'") from None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client, cluster = Client(scheduler, timeout="10s"), None
+        except OSError as exc:
+            raise InputError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+    try:
+        yield client.get_executor(pure=False)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 def run_jobs(jobs: list[ReportJob], manifest: dict, workers: int, executor: Executor | None = None,
              progress: bool = True) -> list[JobOutcome]:
-    """Run the jobs on ``executor`` (default: a pool of ``workers`` processes), with a progress bar."""
-    own = executor is None
-    pool = executor or ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"))
+    """Run the jobs on ``executor`` (default: a pool of ``workers`` processes), with a progress bar.
+
+    Any executor with the ``concurrent.futures`` interface works: its futures must support
+    :func:`concurrent.futures.as_completed` (Dask's ``ClientExecutor`` does).
+    """
+    if executor is None:
+        with report_executor(workers) as pool:
+            return run_jobs(jobs, manifest, workers, pool, progress)
     outcomes = []
-    try:
-        futures = {pool.submit(run_job, job, manifest): job for job in jobs}
-        with tqdm(total=len(jobs), desc="reports", unit="page", file=sys.stderr, disable=not progress) as bar:
-            for future in as_completed(futures):
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # a worker that died
-                    outcome = JobOutcome(futures[future].code, False, 0.0, _describe(exc))
-                outcomes.append(outcome)
-                bar.update(1)
-    finally:
-        if own:
-            pool.shutdown(wait=True, cancel_futures=True)
+    futures = {executor.submit(run_job, job, manifest): job for job in jobs}
+    with tqdm(total=len(jobs), desc="reports", unit="page", file=sys.stderr, disable=not progress) as bar:
+        for future in as_completed(futures):
+            try:
+                outcome = future.result()
+            except Exception as exc:  # a worker that died
+                outcome = JobOutcome(futures[future].code, False, 0.0, _describe(exc))
+            outcomes.append(outcome)
+            bar.update(1)
     order = {job.code: i for i, job in enumerate(jobs)}
     return sorted(outcomes, key=lambda o: order[o.code])
 

@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="write a deterministic synthetic extract and services file")
     synth.add_argument("--out", default="data/synthetic", help="folder to write to (default: %(default)s)")
     synth.add_argument("--services", type=int, default=38, help="number of services (default: %(default)s)")
-    synth.add_argument("--patients", type=int, default=18356, help="number of data rows (default: %(default)s)")
+    synth.add_argument("--patients", type=int, default=18356,
+                       help="data rows of the base year 2016; a later --year grows from it (default: %(default)s)")
     synth.add_argument("--year", type=int, default=2016, help="year of the fractures (default: %(default)s)")
     synth.add_argument("--seed", type=int, default=2016, help="random seed (default: %(default)s)")
 
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--service", action="append", metavar="CODE", dest="services",
                        help="build only this service's report (repeatable); national pages are always built")
     build.add_argument("--workers", type=int, default=None, help="parallel report workers (default: CPU count)")
+    build.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run the reports on a Dask cluster: a scheduler address, or 'local' for an "
+                            "in-process cluster (needs the dask extra)")
     return parser
 
 
@@ -113,7 +117,7 @@ def _build(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     _say(f"fls-report build: {args.params}")
-    result = build(args.params, codes=args.services, workers=args.workers)
+    result = build(args.params, codes=args.services, workers=args.workers, scheduler=args.scheduler)
     built = len(result.jobs) - len(result.failures)
     _say(f"built {built} of {len(result.jobs)} reports in {result.seconds:.1f} s")
     for failure in result.failures:

@@ -7,6 +7,7 @@ require.js and MathJax from a CDN). Every page carries the same navigation and p
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import shutil
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from pathlib import Path
 import jinja2
 import nbformat
 import pandas as pd
+from openpyxl import Workbook
 from nbconvert import HTMLExporter
 
 from fls_report import __version__
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
-from fls_report.workbook import write_workbook
+from fls_report.workbook import workbook_bytes, write_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -137,9 +139,10 @@ def write_page(path: Path, markup: str) -> Path:
 # Downloads and index
 
 
-def write_downloads(tables: Path, site: Site, run=None) -> list[Path]:
+def write_downloads(tables: Path, site: Site, built_at: str, run=None) -> list[Path]:
     """Copy the published tables (CSV), an Excel workbook of them and, given the run, the
-    benchmark workbook into ``site/downloads``."""
+    benchmark workbook into ``site/downloads``. ``built_at`` (ISO 8601) dates the workbooks,
+    so the same run gives the same bytes."""
     written = []
     frames = {}
     for name, columns in DOWNLOADS.items():
@@ -148,16 +151,37 @@ def write_downloads(tables: Path, site: Site, run=None) -> list[Path]:
             frame = frame[columns]
         frames[name] = frame
         written.append(write_text_atomic(site.downloads / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n")))
-    workbook = site.downloads / "fls_report_tables.xlsx"
-    temporary = workbook.with_name(f".{workbook.name}.tmp")
-    with pd.ExcelWriter(temporary, engine="openpyxl") as writer:
-        for name, frame in frames.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-    temporary.replace(workbook)
-    written.append(workbook)
+    written.append(write_tables_workbook(frames, site.downloads / "fls_report_tables.xlsx", built_at))
     if run is not None:
         written.append(write_workbook(run, site.downloads / "benchmark.xlsx"))
     return written
+
+
+def write_tables_workbook(frames: dict[str, pd.DataFrame], path: Path, built_at: str) -> Path:
+    """The published tables as one workbook, a sheet each: numbers as numbers, codes as text."""
+    book = Workbook()
+    book.remove(book.active)
+    for name, frame in frames.items():
+        sheet = book.create_sheet(name[:31])
+        sheet.append(list(frame.columns))
+        cells = pd.DataFrame({c: _cell_values(frame[c], numeric=c != "code") for c in frame.columns})
+        for values in cells.itertuples(index=False):
+            sheet.append(list(values))
+    when = dt.datetime.fromisoformat(built_at.replace("Z", "+00:00")).replace(tzinfo=None)
+    book.properties.created = book.properties.modified = when
+    book.properties.creator = "fls-report"
+    return write_bytes_atomic(path, workbook_bytes(book, when))
+
+
+def _cell_values(texts: pd.Series, numeric: bool) -> list:
+    """Workbook cell values of a text column: numbers where every filled cell is one, blanks None."""
+    if numeric:
+        filled = texts[texts != ""]
+        numbers = pd.to_numeric(filled, errors="coerce")
+        if len(filled) and numbers.notna().all():
+            return [None if t == "" else (int(n) if float(n).is_integer() and "." not in t else float(n))
+                    for t, n in zip(texts, pd.to_numeric(texts.replace("", None), errors="coerce"))]
+    return [None if t == "" else t for t in texts]
 
 
 @lru_cache(maxsize=1)

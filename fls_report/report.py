@@ -39,6 +39,9 @@ class Html:
     def __str__(self) -> str:
         return self.markup
 
+    def __repr__(self) -> str:  # the text/plain form kept in executed notebooks: no memory address
+        return "Html()"
+
 
 def esc(value) -> str:
     """Escape any value for HTML text or attributes."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from importlib import metadata
 from pathlib import Path
@@ -379,8 +380,14 @@ def workbook_bytes(wb: Workbook, when: dt.datetime) -> bytes:
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             entry.create_system = 0
-            target.writestr(entry, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the clock on save
+                content = _MODIFIED.sub(rf"\g<1>{when:%Y-%m-%dT%H:%M:%SZ}\g<2>", content.decode("utf-8")).encode("utf-8")
+            target.writestr(entry, content)
     return out.getvalue()
+
+
+_MODIFIED = re.compile(r"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
 def write_workbook(run: Run, path: str | Path) -> Path:

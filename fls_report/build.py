@@ -24,7 +24,7 @@ import nbformat
 import pandas as pd
 from tqdm import tqdm
 
-from fls_report import render
+from fls_report import render, slides
 from fls_report.errors import InputError
 from fls_report.io import write_text_atomic
 from fls_report.kpis import KPI_NAMES, NATIONAL
@@ -50,6 +50,7 @@ class ReportJob:
     page: Path
     depth: int  # folders below the site root, for relative links
     parameters: dict = field(default_factory=dict)
+    slides: Path | None = None  # the slide pack written beside the page, if any
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
     source = os.path.relpath(params.source, notebooks)  # relative to the notebooks' working folder
     jobs = [
         ReportJob("national", NATIONAL, "National report", notebooks / "national.ipynb",
-                  out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source}),
+                  out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source},
+                  site.slides / f"{slides.NATIONAL_FILE_STEM}.pptx"),
         ReportJob("data_quality", "DATA_QUALITY", "Data quality", notebooks / "data_quality.ipynb",
                   out.root / "notebooks" / "data_quality.ipynb", site.data_quality, 0, {"params_path": source}),
     ]
@@ -88,7 +90,7 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
         jobs.append(
             ReportJob("service", code, names[code], notebooks / "service.ipynb",
                       out.root / "notebooks" / "services" / f"{page.stem}.ipynb", page, 1,
-                      {"params_path": source, "service_code": code})
+                      {"params_path": source, "service_code": code}, site.slides / slides.pack_file_name(code))
         )
     return jobs
 
@@ -106,7 +108,7 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         job.executed.parent.mkdir(parents=True, exist_ok=True)
         kernel = WarmKernel.ready()
         notebook = papermill.execute_notebook(
-            with_reset_cell(nbformat.read(job.notebook, as_version=4)), None, parameters=job.parameters,
+            with_reset_cell(nbformat.read(job.notebook, as_version=4), job.notebook.parent), None, parameters=job.parameters,
             progress_bar=False, log_output=False, cwd=str(job.notebook.parent), kernel_name="python3",
             km=kernel.manager, execution_timeout=REPORT_TIMEOUT_SECONDS,
         )
@@ -115,6 +117,8 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         name_injected_cell(notebook, job)
         write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
         render.write_page(job.page, render.notebook_html(notebook, manifest, job.title, job.depth))
+        if job.slides is not None:
+            write_slides(job)
     except Exception as exc:  # one report's failure must not stop the build
         WarmKernel.discard()  # a failed run may leave the kernel busy or broken: start afresh
         return JobOutcome(job.code, False, time.perf_counter() - started, _describe(exc))
@@ -122,12 +126,21 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
 
 
 REPORT_TIMEOUT_SECONDS = 600
+
+
+def write_slides(job: ReportJob) -> Path:
+    """The job's slide pack (python-pptx), from the same tables as its page."""
+    run = report.load(job.parameters["params_path"] if Path(job.parameters["params_path"]).is_absolute()
+                      else job.notebook.parent / job.parameters["params_path"])
+    pack = slides.national_pack(run) if job.kind == "national" else slides.service_pack(run, job.code)
+    return slides.write_pack(pack, job.slides)
 RESET_TAG = "fls-report-reset"
 
 
-def with_reset_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The notebook with a first cell that clears the warm kernel's namespace."""
-    cell = nbformat.v4.new_code_cell("get_ipython().reset(new_session=True)")
+def with_reset_cell(notebook: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """The notebook with a first cell that clears the warm kernel's namespace and moves it to
+    ``cwd`` (a kernel's working folder is fixed when it starts, and it serves many notebooks)."""
+    cell = nbformat.v4.new_code_cell(f"get_ipython().reset(new_session=True)\nimport os\nos.chdir({str(cwd)!r})")
     cell.metadata["tags"] = [RESET_TAG]
     cell["id"] = RESET_TAG
     notebook.cells.insert(0, cell)
@@ -379,8 +392,10 @@ def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: render.Si
         page = job.page if job else site.service(s.code)
         built = (job is not None and s.code not in failed) or (job is None and page.exists())
         href = str(page.relative_to(site.root)) if s.level == "service" and built else None
+        pack = job.slides if job else None
+        slides_href = str(pack.relative_to(site.root)) if pack is not None and href and pack.exists() else None
         rows.append({"code": s.code, "name": s.name, "nation": s.nation if isinstance(s.nation, str) else "",
-                     "level": s.level, "records": int(s.denominator), "href": href,
+                     "level": s.level, "records": int(s.denominator), "href": href, "slides_href": slides_href,
                      "headline": _headline(results, s.code)})
     return rows
 
@@ -391,8 +406,12 @@ def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str]) -> l
         "national": "Every KPI for England and Wales, the nations and each service, benchmarked.",
         "data_quality": "What happened to every row of the extract, and how complete each service's data is.",
     }
-    return [
-        {"title": job.title, "about": about[job.kind],
-         "href": None if job.code in failed else str(job.page.relative_to(site.root))}
-        for job in jobs if job.kind in about
-    ]
+    pages = []
+    for job in jobs:
+        if job.kind not in about:
+            continue
+        built = job.code not in failed
+        slides_href = str(job.slides.relative_to(site.root)) if built and job.slides and job.slides.exists() else None
+        pages.append({"title": job.title, "about": about[job.kind], "slides_href": slides_href,
+                      "href": str(job.page.relative_to(site.root)) if built else None})
+    return pages

@@ -61,6 +61,10 @@ class Site:
     def downloads(self) -> Path:
         return self.root / "downloads"
 
+    @property
+    def slides(self) -> Path:
+        return self.downloads / "slides"
+
     def service(self, code: str) -> Path:
         return self.root / "services" / f"{safe_name(code)}.html"
 

@@ -17,6 +17,7 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -24,12 +25,12 @@ import nbformat
 import pandas as pd
 from tqdm import tqdm
 
-from fls_report import render, slides
+from fls_report import incremental, pdf, render, slides
 from fls_report.errors import InputError
 from fls_report.io import write_text_atomic
-from fls_report.kpis import KPI_NAMES, NATIONAL
+from fls_report.kpis import KPI_NAMES, NATION_CODES, NATIONAL
 from fls_report.params import Params, load_params
-from fls_report.pipeline import Outputs, run_compute, write_manifest
+from fls_report.pipeline import Outputs, input_checksums, run_compute, write_manifest
 from fls_report import report
 from fls_report.report import fmt_pct
 from fls_report.validate import read_services
@@ -51,6 +52,8 @@ class ReportJob:
     depth: int  # folders below the site root, for relative links
     parameters: dict = field(default_factory=dict)
     slides: Path | None = None  # the slide pack written beside the page, if any
+    pdf: Path | None = None  # the page as PDF, if any
+    content_hash: str = ""  # what the executed notebook depends on (fls_report.incremental)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class JobOutcome:
     ok: bool
     seconds: float
     error: str = ""
+    action: str = "execute"
 
 
 def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None = None,
@@ -80,7 +84,7 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
     jobs = [
         ReportJob("national", NATIONAL, "National report", notebooks / "national.ipynb",
                   out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source},
-                  site.slides / f"{slides.NATIONAL_FILE_STEM}.pptx"),
+                  site.slides / f"{slides.NATIONAL_FILE_STEM}.pptx", pdf.pdf_path_for(site.root, site.national)),
         ReportJob("data_quality", "DATA_QUALITY", "Data quality", notebooks / "data_quality.ipynb",
                   out.root / "notebooks" / "data_quality.ipynb", site.data_quality, 0, {"params_path": source}),
     ]
@@ -90,7 +94,8 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
         jobs.append(
             ReportJob("service", code, names[code], notebooks / "service.ipynb",
                       out.root / "notebooks" / "services" / f"{page.stem}.ipynb", page, 1,
-                      {"params_path": source, "service_code": code}, site.slides / slides.pack_file_name(code))
+                      {"params_path": source, "service_code": code}, site.slides / slides.pack_file_name(code),
+                      pdf.pdf_path_for(site.root, page))
         )
     return jobs
 
@@ -115,10 +120,13 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         without_reset_cell(notebook)
         strip_timing(notebook)
         name_injected_cell(notebook, job)
+        notebook.metadata["fls_report"] = {"content_hash": job.content_hash}
         write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
         render.write_page(job.page, render.notebook_html(notebook, manifest, job.title, job.depth))
         if job.slides is not None:
             write_slides(job)
+        if job.pdf is not None:
+            pdf.html_to_pdf(job.page, job.pdf)
     except Exception as exc:  # one report's failure must not stop the build
         WarmKernel.discard()  # a failed run may leave the kernel busy or broken: start afresh
         return JobOutcome(job.code, False, time.perf_counter() - started, _describe(exc))
@@ -251,8 +259,9 @@ class BuildResult:
 
 
 def build(params_path: str | Path, codes: list[str] | None = None, workers: int | None = None,
-          notebooks: Path | None = None, scheduler: str | None = None, progress: bool = True) -> BuildResult:
-    """Compute the tables, run and render every report, then write the index and downloads.
+          notebooks: Path | None = None, scheduler: str | None = None, progress: bool = True,
+          force: bool = False) -> BuildResult:
+    """Compute the tables, run and render the reports that changed, write the index and downloads.
 
     Parameters
     ----------
@@ -268,32 +277,134 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         Run the reports on Dask: ``"local"`` or a scheduler address (see :func:`report_executor`).
     progress
         Show a progress bar on standard error.
+    force
+        Rebuild everything, ignoring what an earlier build left (see :mod:`fls_report.incremental`).
     """
     started = time.perf_counter()
     notebooks = notebooks or NOTEBOOKS
     params = load_params(params_path)
-    jobs = report_jobs(params, read_services(params.services).frame, codes, notebooks)  # checks --service first
-    validated, results = run_compute(params)
+    services = read_services(params.services).frame
+    jobs = report_jobs(params, services, codes, notebooks)  # checks --service before anything is written
     out = Outputs(params.output)
+    earlier = _read_manifest(out.manifest)
+    recompute = force or tables_stale(params, out, earlier)
+    if recompute:
+        validated, _ = run_compute(params)
+    manifest = _read_manifest(out.manifest)
     site = render.Site(out.root / "site")
-    if codes is None:
-        render.clear_site(site)
-    manifest = json.loads(out.manifest.read_text(encoding="utf-8"))
+    footer = render.footer_html(manifest)
+    tables = incremental.TableCache(out.tables)
+    nations = services.set_index("service_code")["nation"].map(NATION_CODES)
+    plans = [plan_job(job, params, tables, nations, footer, earlier, force) for job in jobs]
 
+    to_run = [plan.job for plan in plans if plan.action == EXECUTE]
     workers = workers or default_workers()
-    with report_executor(workers, scheduler) as executor:
-        outcomes = run_jobs(jobs, manifest, workers, executor, progress)
+    outcomes: list[JobOutcome] = []
+    if to_run:
+        with report_executor(min(workers, len(to_run)), scheduler) as executor:
+            outcomes = run_jobs(to_run, manifest, workers, executor, progress)
+    for plan in plans:
+        if plan.action == REFOOTER:
+            render.write_page(plan.job.page, render.replace_footer(plan.job.page.read_text(encoding="utf-8"), footer))
+            if plan.job.pdf is not None:  # the PDF carries the footer too
+                pdf.html_to_pdf(plan.job.page, plan.job.pdf)
+        if plan.action != EXECUTE:
+            outcomes.append(JobOutcome(plan.job.code, True, 0.0, action=plan.action))
+    order = {job.code: i for i, job in enumerate(jobs)}
+    outcomes.sort(key=lambda o: order[o.code])
     failed = {o.code for o in outcomes if not o.ok}
-    downloads = render.write_downloads(out.tables, site, manifest["built_at"], report.Run(params))
+
+    if codes is None:
+        remove_stale_pages(site, jobs)
+    run = report.Run(params)
+    downloads = render.downloads_present(site) if not recompute and render.downloads_present(site) \
+        else render.write_downloads(out.tables, site, manifest["built_at"], run)
     index = render.write_index(
         site, manifest,
-        services=index_services(results, jobs, site, failed),
+        services=index_services(run.results, jobs, site, failed),
         pages=index_pages(jobs, site, failed),
         failed=[job.title for job in jobs if job.code in failed],
         downloads=downloads,
     )
-    write_manifest(params, validated, reports=[report_entry(job, out.root) for job in jobs if job.code not in failed])
+    kept = {r["code"]: r for r in earlier.get("reports", [])} if codes is not None else {}
+    entries = {**kept, **{p.job.code: p.entry(out.root) for p in plans if p.job.code not in failed}}
+    write_manifest(params, manifest["rows"], reports=[entries[c] for c in sorted(entries, key=_report_order)],
+                   built_at=manifest["built_at"])
     return BuildResult(jobs, outcomes, index, time.perf_counter() - started)
+
+
+EXECUTE, REFOOTER, SKIP = "execute", "re-render footer", "up to date"
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """What a build does for one report, and why (see :mod:`fls_report.incremental`)."""
+
+    job: ReportJob
+    action: str
+    content_hash: str
+    page_hash: str
+
+    def entry(self, root: Path) -> dict:
+        """The manifest's record of the page."""
+        return {"code": self.job.code, "output": str(self.job.page.relative_to(root)),
+                "inputs_hash": self.content_hash, "page_hash": self.page_hash, "action": self.action}
+
+
+def plan_job(job: ReportJob, params: Params, tables: incremental.TableCache, nations: pd.Series,
+             footer: str, earlier: dict, force: bool) -> JobPlan:
+    """Decide whether a report must be executed, only re-rendered with a new footer, or skipped."""
+    nation = nations.get(job.code) if job.kind == "service" else None
+    content = incremental.content_hash(job.kind, job.code, nation, job.notebook, job.parameters,
+                                       params.as_dict(), tables)
+    page_hash = incremental.sha256_bytes((content + footer).encode())
+    job = dataclass_replace(job, content_hash=content)
+    before = {r["code"]: r for r in earlier.get("reports", [])}.get(job.code, {})
+    outputs_there = job.page.exists() and job.executed.exists() and all(
+        extra is None or extra.exists() for extra in (job.slides, job.pdf))
+    if force or not outputs_there or before.get("inputs_hash") != content or _executed_hash(job.executed) != content:
+        return JobPlan(job, EXECUTE, content, page_hash)
+    if before.get("page_hash") != page_hash:
+        return JobPlan(job, REFOOTER, content, page_hash)
+    return JobPlan(job, SKIP, content, page_hash)
+
+
+def _executed_hash(path: Path) -> str | None:
+    try:
+        return nbformat.read(path, as_version=4).metadata.get("fls_report", {}).get("content_hash")
+    except Exception:  # a missing or damaged executed notebook: run it again
+        return None
+
+
+def tables_stale(params: Params, out: Outputs, earlier: dict) -> bool:
+    """Whether the tables must be recomputed: an input or the package changed, or a table is missing."""
+    expected = ("kpi_results", "monthly_kpis", "record_accounting", "data_quality_fields", "data_quality_issues",
+                "case_mix", "funnel_summary", "run_chart_signals", "time_to_event", "eighty_fifty_eighty",
+                "eighty_fifty_eighty_summary")
+    if not all((out.tables / f"{name}.csv").exists() for name in expected):
+        return True
+    current = incremental.inputs_fingerprint(input_checksums(params), incremental.package_fingerprint())
+    return earlier.get("fingerprint") != current
+
+
+def remove_stale_pages(site: render.Site, jobs: list[ReportJob]) -> None:
+    """Delete service pages and packs of services no longer in the services file."""
+    wanted = {job.page for job in jobs} | {job.slides for job in jobs if job.slides}
+    for folder, pattern in ((site.root / "services", "*.html"), (site.slides, "*.pptx")):
+        for path in folder.glob(pattern) if folder.exists() else []:
+            if path not in wanted:
+                path.unlink()
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _report_order(code: str) -> tuple[int, str]:
+    return ({"NATIONAL": 0, "DATA_QUALITY": 1}.get(code, 2), code)
 
 
 @contextmanager
@@ -353,16 +464,7 @@ def run_jobs(jobs: list[ReportJob], manifest: dict, workers: int, executor: Exec
                 outcome = JobOutcome(futures[future].code, False, 0.0, _describe(exc))
             outcomes.append(outcome)
             bar.update(1)
-    order = {job.code: i for i, job in enumerate(jobs)}
-    return sorted(outcomes, key=lambda o: order[o.code])
-
-
-def report_entry(job: ReportJob, root: Path) -> dict:
-    """The manifest's record of one page."""
-    digest = hashlib.sha256()
-    digest.update(job.notebook.read_bytes())
-    digest.update(json.dumps(job.parameters, sort_keys=True).encode())
-    return {"code": job.code, "output": str(job.page.relative_to(root)), "inputs_hash": digest.hexdigest()}
+    return outcomes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,12 +494,17 @@ def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: render.Si
         page = job.page if job else site.service(s.code)
         built = (job is not None and s.code not in failed) or (job is None and page.exists())
         href = str(page.relative_to(site.root)) if s.level == "service" and built else None
-        pack = job.slides if job else None
-        slides_href = str(pack.relative_to(site.root)) if pack is not None and href and pack.exists() else None
         rows.append({"code": s.code, "name": s.name, "nation": s.nation if isinstance(s.nation, str) else "",
-                     "level": s.level, "records": int(s.denominator), "href": href, "slides_href": slides_href,
+                     "level": s.level, "records": int(s.denominator), "href": href,
+                     "slides_href": _download_href(job.slides if job else None, site, href),
+                     "pdf_href": _download_href(job.pdf if job else None, site, href),
                      "headline": _headline(results, s.code)})
     return rows
+
+
+def _download_href(path: Path | None, site: render.Site, page_href: str | None) -> str | None:
+    """A link to a page's slide pack or PDF, when the page was built and the file is there."""
+    return str(path.relative_to(site.root)) if path is not None and page_href and path.exists() else None
 
 
 def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str]) -> list[dict]:
@@ -410,8 +517,8 @@ def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str]) -> l
     for job in jobs:
         if job.kind not in about:
             continue
-        built = job.code not in failed
-        slides_href = str(job.slides.relative_to(site.root)) if built and job.slides and job.slides.exists() else None
-        pages.append({"title": job.title, "about": about[job.kind], "slides_href": slides_href,
-                      "href": str(job.page.relative_to(site.root)) if built else None})
+        href = str(job.page.relative_to(site.root)) if job.code not in failed else None
+        pages.append({"title": job.title, "about": about[job.kind], "href": href,
+                      "slides_href": _download_href(job.slides, site, href),
+                      "pdf_href": _download_href(job.pdf, site, href)})
     return pages

@@ -230,6 +230,17 @@ def _truncate(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
+def _short_label(label: str, width: int) -> str:
+    """``label`` cut to ``width`` characters, keeping a trailing service code: ``Long na… (205)``."""
+    if len(label) <= width:
+        return label
+    if label.endswith(")") and " (" in label:
+        head, code = label.rsplit(" (", 1)
+        if len(code) + 2 < width - 8:
+            return _truncate(head, width - len(code) - 2) + f" ({code}"
+    return _truncate(label, width)
+
+
 def _wrap(text: str, width: int) -> str:
     """Wrap to at most ``width`` characters a line, in as few lines as possible, evened out
     (so "FLS assessment within 90 days" does not leave "days" alone on a line)."""
@@ -1099,6 +1110,31 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
     if summary["records"] == 0 or summary["with_event"] == 0:
         return _empty(title, f"{label} has no records with {an_event} on or after the fracture date.")
 
+    figure = _figure(5.0)
+    ax = figure.add_subplot()
+    handles, words, last_day = _tte_panel(ax, tte, code, event, limit, max_days, label, summary)
+    _title(figure, title)
+    figure.legend(handles=handles, loc="outside lower left", frameon=False)
+    alt = _tte_alt(event, limit, last_day, words)
+    later_words = _tte_later_words(words, last_day)
+    caption = (
+        f"Cumulative % of {EVENT_DENOMINATORS.get(event, 'records')} with {an_event} by each day after the "
+        f"fracture, against England and Wales; the median and interquartile range (IQR) are of days ≥ 0 among "
+        f"those with one. Records without one, or with a date before the fracture, stay in the denominator."
+        + (f" {later_words}" if later_words else "")
+    )
+    return Chart(figure=figure, alt=alt, caption=caption)
+
+
+def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_days: int, label: str,
+               summary: dict, narrow: bool = False) -> tuple[list[Line2D], list[tuple], int]:
+    """Draw one event's cumulative curves (the unit's, and England and Wales's) on ``ax``.
+
+    Returns the legend handles (each curve's % by the limit, median and IQR in its label), the
+    words for the alt text and caption (label, summary, % by the limit, records beyond the axis)
+    and the last day drawn. ``narrow`` wraps the legend labels for a half-width panel.
+    """
+    an_event = f"{EVENT_ARTICLES.get(event, 'a')} {EVENT_LABELS.get(event, event)}"
     levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
     if code != NATIONAL:
         levels.append((NATIONAL, LEVEL_NAMES[NATIONAL], LEVEL_COLOURS[NATIONAL], 1.4, "--"))
@@ -1108,33 +1144,41 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
     last_day = int(min(max_days, max(last_event, limit + 30)))
     last_day = int(min(max_days, 30 * math.ceil(last_day / 30)))
 
-    figure = _figure(5.0)
-    ax = figure.add_subplot()
     handles, words = [], []
     for level_code, level_label, colour, width, style in levels:
         s = summaries[level_code]
         curve = _cumulative_pct(_tte_rows(tte, level_code, event), s["records"], last_day)
         ax.step(np.arange(last_day + 1), curve, where="post", color=colour, lw=width, ls=style)
         by_limit = curve[min(limit, last_day)]
-        text = (f"{_truncate(level_label, 90)}\n{format_pct(by_limit)} by day {limit}; median "
-                f"{format_days(s['median'])} days (IQR {format_days(s['q1'])}–{format_days(s['q3'])}) among "
-                f"{_count(s['with_event'])} with {an_event}")
+        if narrow:
+            text = (f"{_short_label(level_label, 48)}\n{format_pct(by_limit)} by day {limit}; median "
+                    f"{format_days(s['median'])} days (IQR {format_days(s['q1'])}–{format_days(s['q3'])})\n"
+                    f"among {_count(s['with_event'])} with {an_event}")
+        else:
+            text = (f"{_truncate(level_label, 90)}\n{format_pct(by_limit)} by day {limit}; median "
+                    f"{format_days(s['median'])} days (IQR {format_days(s['q1'])}–{format_days(s['q3'])}) among "
+                    f"{_count(s['with_event'])} with {an_event}")
         handles.append(Line2D([], [], color=colour, lw=width, ls=style, label=_plain(text)))
         later = int(_tte_rows(tte, level_code, event).query("days > @last_day")["count"].sum())
         words.append((level_label, s, by_limit, later))
     ax.axvline(limit, color=GREY_DARK, lw=1, ls=":")
-    ax.text(limit + 2, 98, f"{limit} days", ha="left", va="top", fontsize=9, color=GREY_DARK)
+    # At the foot of the line in a narrow panel, where the curves have rarely reached by then.
+    ax.text(limit + 2, 2 if narrow else 98, f"{limit} days", ha="left", va="bottom" if narrow else "top",
+            fontsize=9, color=GREY_DARK)
     ax.set_xlim(0, last_day)
     ax.set_ylim(0, 100)
     ax.xaxis.set_major_locator(FixedLocator(np.arange(0, last_day + 1, 30 if last_day <= 210 else 60)))
     ax.set_xlabel("Days from fracture")
     ax.set_ylabel(f"% with {an_event} by that day")
     ax.grid(color=GREY_LIGHT, lw=0.6)
-    _title(figure, title)
-    figure.legend(handles=handles, loc="outside lower left", frameon=False)
+    return handles, words, last_day
 
+
+def _tte_alt(event: str, limit: int, last_day: int, words: list[tuple]) -> str:
+    """The alt text of one event's cumulative curves."""
+    an_event = f"{EVENT_ARTICLES.get(event, 'a')} {EVENT_LABELS.get(event, event)}"
     denominator = EVENT_DENOMINATORS.get(event, "records")
-    alt = (
+    return (
         f"Step chart of the cumulative percentage of {denominator} with {an_event}, by days from "
         f"fracture (0 to {last_day}), with a line at {limit} days. "
         + " ".join(
@@ -1144,18 +1188,15 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
             for lab, s, by, _ in words
         )
     )
-    later_words = " ".join(
+
+
+def _tte_later_words(words: list[tuple], last_day: int) -> str:
+    """Records counted in a median but with the event beyond the drawn axis, in words."""
+    return " ".join(
         f"{_plural(later, 'record')} of {lab} with the event after day {last_day} {'is' if later == 1 else 'are'} "
         f"counted in the median but beyond the axis."
         for lab, _, _, later in words if later
     )
-    caption = (
-        f"Cumulative % of {denominator} with {an_event} by each day after the fracture, against England and "
-        f"Wales; the median and interquartile range (IQR) are of days ≥ 0 among those with one. Records without "
-        f"one, or with a date before the fracture, stay in the denominator."
-        + (f" {later_words}" if later_words else "")
-    )
-    return Chart(figure=figure, alt=alt, caption=caption)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1705,7 +1746,8 @@ def _truthy(value) -> bool:
 
 @_styled
 def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, kpi_ids: Sequence[str],
-               explanations: Mapping[str, str] | None = None, name: str | None = None) -> Chart:
+               explanations: Mapping[str, str] | None = None, name: str | None = None,
+               reference: pd.DataFrame | None = None, reference_name: str | None = None) -> Chart:
     """Run charts for one unit, one small panel per KPI, with the Anhøj signals marked.
 
     Parameters
@@ -1725,6 +1767,15 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         the panels with a signal go in the caption.
     name : str, optional
         The service name, for the title.
+    reference : pandas.DataFrame, optional
+        Monthly rows (the columns of ``monthly``) of a unit to compare with, usually England and
+        Wales (``code == "NATIONAL"``), drawn in each panel as a thin grey line over the same
+        months and named in the legend; it takes no part in the run analysis. If it holds several
+        units, ``NATIONAL`` is used when present, else the first code. None (the default) draws
+        exactly what this function drew before the argument existed.
+    reference_name : str, optional
+        The reference's name in the legend and words; by default the level's name (e.g.
+        "England and Wales").
 
     Returns
     -------
@@ -1748,6 +1799,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     values = {k: _monthly_pct(monthly, code, k, months) for k in kpi_ids}
     if all(s.isna().all() for s in values.values()):
         return _empty(title, f"{label} has no eligible records in any month for these KPIs.")
+    ref_label, ref_values = _reference_series(reference, reference_name, kpi_ids, months)
 
     n_cols = 3 if len(kpi_ids) >= 3 else len(kpi_ids)
     n_rows = math.ceil(len(kpi_ids) / n_cols)
@@ -1766,11 +1818,19 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         shift = signal and "shift" in row.index and _truthy(row["shift"])
         few_crossings = signal and "too_few_crossings" in row.index and _truthy(row["too_few_crossings"])
 
-        top = _pct_axis_top(values[kpi_id], pd.Series([median]))
-        highest = np.nanmax(np.r_[series, median]) if not np.isnan(np.r_[series, median]).all() else np.nan
+        if ref_values:
+            ref = ref_values[kpi_id].to_numpy(dtype=float)
+            top = _pct_axis_top(values[kpi_id], pd.Series([median]), ref_values[kpi_id])
+            everything = np.r_[series, median, ref]
+            highest = np.nanmax(everything) if not np.isnan(everything).all() else np.nan
+        else:
+            top = _pct_axis_top(values[kpi_id], pd.Series([median]))
+            highest = np.nanmax(np.r_[series, median]) if not np.isnan(np.r_[series, median]).all() else np.nan
         if pd.notna(highest) and top == 100 and _pct_top(highest) < 100:
             top = _pct_top(highest)
             zoomed.append(f"{kpi_id} ({top:g}%)")
+        if ref_values:
+            ax.plot(x, ref, color=REFERENCE_COLOUR, lw=REFERENCE_WIDTH, zorder=1.8, clip_on=False)
         ax.plot(x, series, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, zorder=3, clip_on=False)
         if pd.notna(median):
             ax.axhline(median, color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), zorder=2)
@@ -1814,6 +1874,9 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
     handles = [Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, label="Monthly %"),
                Line2D([], [], color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), label="Median")]
+    if ref_values:
+        handles.append(Line2D([], [], color=REFERENCE_COLOUR, lw=REFERENCE_WIDTH,
+                              label=_plain(_wrap(_truncate(ref_label, 60), 30))))
     if flagged:
         handles.append(Patch(facecolor="white", edgecolor=SIGNAL_COLOUR, lw=2, label="Signal (framed panel)"))
     if shift_drawn:
@@ -1835,7 +1898,8 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         text = (f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: "
                 + (f"{format_pct(s.min())} to {format_pct(s.max())}" if s.notna().any() else "no eligible records")
                 + (f", median {format_pct(median)}" if pd.notna(median) else "")
-                + f"; {explanations[kpi_id] if kpi_id in explanations else status.lower()}")
+                + f"; {explanations[kpi_id] if kpi_id in explanations else status.lower()}"
+                + (_reference_words(ref_label, ref_values[kpi_id]) if ref_values else ""))
         alt_parts.append(text)
     alt = (
         f"Run charts of the monthly percentage for {label} over {_plural(len(months), 'month')} ({months[0]} "
@@ -1853,8 +1917,35 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         + (f" No run analysis was given for {', '.join(no_analysis)}." if no_analysis else "")
         + (f" Vertical axes stop below 100% for {', '.join(zoomed)}." if zoomed else "")
         + (f" A gap is a month with no eligible records: {', '.join(gaps)}." if gaps else "")
+        + (f" Thin grey line: the monthly percentage for {ref_label}, for comparison (not part of the run "
+           "analysis)." if ref_values else "")
     )
     return Chart(figure=figure, alt=alt, caption=caption)
+
+
+#: The comparison unit's line in :func:`run_charts` (thin, grey, behind the unit's own line).
+REFERENCE_COLOUR = GREY_MID
+REFERENCE_WIDTH = 1.1
+
+
+def _reference_series(reference: pd.DataFrame | None, reference_name: str | None, kpi_ids: Sequence[str],
+                      months: Sequence[str]) -> tuple[str, dict[str, pd.Series]]:
+    """The comparison unit's name and its monthly ``pct`` per KPI over ``months`` ({} if none)."""
+    if reference is None or not _has_rows(reference, MONTHLY_COLUMNS, "reference monthly_kpis"):
+        return "", {}
+    rows = reference[reference["kpi_id"].isin(list(kpi_ids))]
+    codes = list(dict.fromkeys(rows["code"].astype(str)))
+    if not codes:
+        return "", {}
+    ref_code = NATIONAL if NATIONAL in codes else codes[0]
+    label = reference_name or _name_of(ref_code)
+    return label, {k: _monthly_pct(rows, ref_code, k, months) for k in kpi_ids}
+
+
+def _reference_words(label: str, series: pd.Series) -> str:
+    if series.notna().any():
+        return f"; {label} {format_pct(series.min())} to {format_pct(series.max())}"
+    return f"; {label} no eligible records"
 
 
 P_CHART_COLUMNS = ("month", "n", "p", "cl", "lcl", "ucl", "outside")
@@ -1914,46 +2005,21 @@ def p_chart(chart: pd.DataFrame | None, kpi_id: str, name: str | None = None) ->
                              "eligible records a month.")
     if not _has_rows(chart, P_CHART_COLUMNS, "p_chart"):
         return _empty(title, "The p-chart table has no months.")
-    frame = chart.reset_index(drop=True)
-    months = frame["month"].astype(str).tolist()
-    p, cl, lcl, ucl = (100 * pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
-                       for c in ("p", "cl", "lcl", "ucl"))
-    outside = frame["outside"].map(_truthy).to_numpy(dtype=bool) & ~np.isnan(p)
+    v = _p_chart_values(chart)
+    months, p, lcl, ucl, outside, centre = v["months"], v["p"], v["lcl"], v["ucl"], v["outside"], v["centre"]
     if np.isnan(p).all():
         return _empty(title, "No month has eligible records.")
-    centre = float(np.nanmean(cl)) if not np.isnan(cl).all() else np.nan
-    x = np.arange(len(months))
-
-    extent = np.r_[p, lcl, ucl, centre]
-    extent = extent[~np.isnan(extent)]
-    span = max(float(extent.max() - extent.min()), 2.0)
-    bottom = max(0.0, math.floor((extent.min() - 0.12 * span) / 5) * 5)
-    top = min(100.0, math.ceil((extent.max() + 0.12 * span) / 5) * 5) if extent.max() <= 100 else \
-        _pct_axis_top(pd.Series(extent))
-    if top - bottom > 60:
-        bottom = 0.0
-        top = max(top, 100.0)
+    bottom, top = _p_chart_range(v)
 
     figure = _figure(4.9)
     ax = figure.add_subplot()
-    edges = np.r_[x - 0.5, x[-1] + 0.5]
-    for limit in (lcl, ucl):
-        ax.step(edges, np.r_[limit, limit[-1]], where="post", color=GREY_DARK, lw=1.2, ls=(0, (5, 3)), zorder=2)
-    if pd.notna(centre):
-        ax.axhline(centre, color=MEDIAN_COLOUR, lw=1.4, zorder=2)
-    ax.plot(x, p, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=5, zorder=3, clip_on=False)
-    if outside.any():
-        ax.scatter(x[outside], p[outside], s=60, marker="D", color=SIGNAL_COLOUR, edgecolors=OKABE_ITO["black"],
-                   linewidths=0.6, zorder=4, clip_on=False)
-    ax.set_ylim(bottom, top)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    _p_chart_draw(ax, v, bottom, top)
     xlabel = _month_axis(ax, months, every=True)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("%")
     ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
     _title(figure, title)
-    kind = frame.attrs.get("chart", chart.attrs.get("chart", "p"))
-    limit_words = "3-sigma control limits" + (" (Laney p′)" if kind == "p'" else "")
+    limit_words = _p_limit_words(v["kind"])
     handles = [
         Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=5, label="Monthly %"),
         Line2D([], [], color=MEDIAN_COLOUR, lw=1.4,
@@ -1966,23 +2032,13 @@ def p_chart(chart: pd.DataFrame | None, kpi_id: str, name: str | None = None) ->
                               label=f"Outside the limits: {_count(int(outside.sum()))}"))
     figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
 
-    with_data = ~np.isnan(p)
-    n_months = int(with_data.sum())
+    n_months = v["n_months"]
     freeze = chart.attrs.get("freeze")
     baseline = f"the first {_plural(int(freeze), 'month')}" if freeze else f"all {_plural(n_months, 'month')} with data"
-    above = [_month_words(m) for m, o, v in zip(months, outside, p) if o and v > centre]
-    below = [_month_words(m) for m, o, v in zip(months, outside, p) if o and v < centre]
-    outside_words = (
-        f"{_count(int(outside.sum()))} of {_plural(n_months, 'month')} {'falls' if outside.sum() == 1 else 'fall'} "
-        "outside the limits"
-        + (" (" + "; ".join(part for part in (
-            f"above: {', '.join(above)}" if above else "", f"below: {', '.join(below)}" if below else "") if part)
-           + ")" if outside.any() else "")
-    )
-    limits_range = (f"lower limit {format_pct(np.nanmin(lcl))} to {format_pct(np.nanmax(lcl))}, upper limit "
-                    f"{format_pct(np.nanmin(ucl))} to {format_pct(np.nanmax(ucl))}")
+    outside_words = _p_outside_words(v)
+    limits_range = _p_limits_range(v)
     runs_words = _runs_words(chart.attrs.get("runs"))
-    gaps = int((~with_data).sum())
+    gaps = v["gaps"]
     alt = (
         f"p-chart of {_kpi_title(kpi_id)}" + (f" for {name}" if name else "")
         + f" over {_plural(len(months), 'month')} ({months[0]} to {months[-1]}): monthly percentages from "
@@ -2001,6 +2057,638 @@ def p_chart(chart: pd.DataFrame | None, kpi_id: str, name: str | None = None) ->
     return Chart(figure=figure, alt=alt, caption=caption)
 
 
+def _p_chart_values(chart: pd.DataFrame) -> dict:
+    """A p-chart frame's months and its percentages (× 100) as arrays, with the centre line."""
+    frame = chart.reset_index(drop=True)
+    months = frame["month"].astype(str).tolist()
+    p, cl, lcl, ucl = (100 * pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float)
+                       for c in ("p", "cl", "lcl", "ucl"))
+    outside = frame["outside"].map(_truthy).to_numpy(dtype=bool) & ~np.isnan(p)
+    centre = float(np.nanmean(cl)) if not np.isnan(cl).all() else np.nan
+    with_data = ~np.isnan(p)
+    return {"months": months, "x": np.arange(len(months)), "p": p, "cl": cl, "lcl": lcl, "ucl": ucl,
+            "outside": outside, "centre": centre, "n_months": int(with_data.sum()), "gaps": int((~with_data).sum()),
+            "kind": frame.attrs.get("chart", chart.attrs.get("chart", "p"))}
+
+
+def _p_chart_range(v: Mapping) -> tuple[float, float]:
+    """The vertical axis of a p-chart: zoomed to its points, limits and centre line."""
+    extent = np.r_[v["p"], v["lcl"], v["ucl"], v["centre"]]
+    extent = extent[~np.isnan(extent)]
+    span = max(float(extent.max() - extent.min()), 2.0)
+    bottom = max(0.0, math.floor((extent.min() - 0.12 * span) / 5) * 5)
+    top = min(100.0, math.ceil((extent.max() + 0.12 * span) / 5) * 5) if extent.max() <= 100 else \
+        _pct_axis_top(pd.Series(extent))
+    if top - bottom > 60:
+        bottom = 0.0
+        top = max(top, 100.0)
+    return bottom, top
+
+
+def _p_chart_draw(ax, v: Mapping, bottom: float, top: float, small: bool = False) -> None:
+    """The limits (steps), centre line, monthly line and the points outside, on ``ax``."""
+    x, p, outside = v["x"], v["p"], v["outside"]
+    edges = np.r_[x - 0.5, x[-1] + 0.5]
+    for limit in (v["lcl"], v["ucl"]):
+        ax.step(edges, np.r_[limit, limit[-1]], where="post", color=GREY_DARK, lw=1.2, ls=(0, (5, 3)), zorder=2)
+    if pd.notna(v["centre"]):
+        ax.axhline(v["centre"], color=MEDIAN_COLOUR, lw=1.4, zorder=2)
+    ax.plot(x, p, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4 if small else 5, zorder=3,
+            clip_on=False)
+    if outside.any():
+        ax.scatter(x[outside], p[outside], s=40 if small else 60, marker="D", color=SIGNAL_COLOUR,
+                   edgecolors=OKABE_ITO["black"], linewidths=0.6, zorder=4, clip_on=False)
+    ax.set_ylim(bottom, top)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4 if small else 6, steps=[1, 2, 5, 10]))
+
+
+def _p_limit_words(kind) -> str:
+    return "3-sigma control limits" + (" (Laney p′)" if kind == "p'" else "")
+
+
+def _p_outside_words(v: Mapping) -> str:
+    """E.g. "1 of 11 months falls outside the limits (above: May 2016)"."""
+    months, p, outside, centre = v["months"], v["p"], v["outside"], v["centre"]
+    above = [_month_words(m) for m, o, value in zip(months, outside, p) if o and value > centre]
+    below = [_month_words(m) for m, o, value in zip(months, outside, p) if o and value < centre]
+    return (
+        f"{_count(int(outside.sum()))} of {_plural(v['n_months'], 'month')} "
+        f"{'falls' if outside.sum() == 1 else 'fall'} outside the limits"
+        + (" (" + "; ".join(part for part in (
+            f"above: {', '.join(above)}" if above else "", f"below: {', '.join(below)}" if below else "") if part)
+           + ")" if outside.any() else "")
+    )
+
+
+def _p_limits_range(v: Mapping) -> str:
+    lcl, ucl = v["lcl"], v["ucl"]
+    return (f"lower limit {format_pct(np.nanmin(lcl))} to {format_pct(np.nanmax(lcl))}, upper limit "
+            f"{format_pct(np.nanmin(ucl))} to {format_pct(np.nanmax(ucl))}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Combined figures: small multiples in one PNG for the service page
+#
+# Saving a figure costs far more than drawing it, so a page draws its funnels, p-charts and
+# time-to-event curves as one figure each rather than one per KPI or event. These figures are laid
+# out by hand, in inches, instead of with constrained layout: the layout engine measures every
+# tick label and title of every panel and makes ``savefig`` draw the figure twice, which for nine
+# panels costs more than the drawing. The spaces below are sized for the house fonts (9–12 pt).
+
+GRID_WIDTH_IN = 9.5
+_LINE_12_IN = 12 * 1.2 / 72  # one line of 12-pt text
+_LINE_10_IN = 10 * 1.2 / 72
+_LINE_9_IN = 9 * 1.2 / 72
+_TICK_LABELS_IN = 0.30  # a tick, its pad and a row of 9-pt tick labels
+_LEGEND_ROW_IN = 0.22
+#: Characters a line in a panel title (10 pt) and in a panel's bold 9-pt label, in a 3-column grid.
+GRID_TITLE_WIDTH = 30
+GRID_STATUS_WIDTH = 32
+#: Marker sizes in a funnel panel, relative to :func:`funnel`'s.
+GRID_MARKER_SCALE = 0.6
+#: A funnel status in a panel's label (the legend and alt text say which limit).
+FUNNEL_STATUS_SHORT: dict[str, str] = {
+    "alarm low": "Alarm, low",
+    "alert low": "Alert, low",
+    "in control": "Within the limits",
+    "alert high": "Alert, high",
+    "alarm high": "Alarm, high",
+}
+
+
+@dataclass(frozen=True)
+class _GridLayout:
+    figure: Figure
+    axes: list
+    n_cols: int
+    height_in: float
+    panel_height_in: float
+    status_lines: int
+
+    def has_panel_below(self, i: int) -> bool:
+        return i + self.n_cols < len(self.axes)
+
+
+def _grid_layout(n_panels: int, n_cols: int, panel_height_in: float, *, title_lines: int,
+                 panel_title_lines: int, status_lines: int, bottom_extra_in: float,
+                 width_in: float = GRID_WIDTH_IN, left_in: float = 0.6, right_in: float = 0.2,
+                 wgap_in: float = 0.5, xlabel: bool = True) -> _GridLayout:
+    """A figure without a layout engine and ``n_panels`` axes on a grid, spaced in inches.
+
+    Above each panel there is room for ``panel_title_lines`` of 10-pt title and ``status_lines``
+    of 9-pt label; below each, a row of tick labels (and an axis label under the bottom row when
+    ``xlabel``); under the grid, ``bottom_extra_in`` for the legend(s).
+    """
+    n_rows = math.ceil(n_panels / n_cols)
+    head_in = panel_title_lines * _LINE_10_IN + status_lines * _LINE_9_IN + 0.12
+    top_in = 0.1 + title_lines * _LINE_12_IN + 0.14 + head_in
+    hgap_in = _TICK_LABELS_IN + 0.1 + head_in
+    bottom_in = _TICK_LABELS_IN + (_LINE_10_IN + 0.04 if xlabel else 0.0) + 0.1 + bottom_extra_in
+    height_in = round(top_in + n_rows * panel_height_in + (n_rows - 1) * hgap_in + bottom_in, 2)
+    figure = Figure(figsize=(width_in, height_in), layout=None)
+    axes_w = (width_in - left_in - right_in - (n_cols - 1) * wgap_in) / n_cols
+    grid = figure.add_gridspec(n_rows, n_cols, left=left_in / width_in, right=1 - right_in / width_in,
+                               top=1 - top_in / height_in, bottom=bottom_in / height_in,
+                               hspace=hgap_in / panel_height_in, wspace=wgap_in / axes_w)
+    axes = [figure.add_subplot(grid[i // n_cols, i % n_cols]) for i in range(n_panels)]
+    return _GridLayout(figure, axes, n_cols, height_in, panel_height_in, status_lines)
+
+
+def _grid_title(layout: _GridLayout, text: str, width: int = 95) -> None:
+    """The figure's title, top left (as :func:`_title`, placed for a hand-made layout)."""
+    layout.figure.suptitle(_plain(_wrap(text, width)), x=0.01, y=1 - 0.1 / layout.height_in, ha="left",
+                           va="top", fontsize=12)
+
+
+def _panel_title(ax, text: str, status_lines: int, colour: str = OKABE_ITO["black"],
+                 bold: bool = False) -> None:
+    """A panel's title, left, with room between it and the axes for ``status_lines`` of label.
+
+    Its height is given (``y=1``), which stops matplotlib measuring every axis at draw time to
+    see whether the title must move up (no panel here has tick labels on top); that check was
+    a third of the time to save a grid.
+    """
+    ax.set_title(_plain(_wrap(text, GRID_TITLE_WIDTH)), loc="left", fontsize=10, color=colour, y=1.0,
+                 fontweight="bold" if bold else "normal", pad=5.5 + status_lines * 9 * 1.2)
+
+
+def _panel_label(ax, text: str, line: int = 0, colour: str = GREY_DARK, bold: bool = False) -> None:
+    """A 9-pt label just above the axes (``line`` 0 nearest the axes), under the panel's title."""
+    ax.annotate(_plain(text), xy=(0, 1), xycoords="axes fraction", xytext=(0, 3 + line * 9 * 1.2),
+                textcoords="offset points", ha="left", va="bottom", fontsize=9, color=colour,
+                fontweight="bold" if bold else "normal", annotation_clip=False)
+
+
+def _grid_legend(layout: _GridLayout, handles: list, ncol: int) -> None:
+    layout.figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.08 / layout.height_in),
+                         ncol=ncol, frameon=False, borderaxespad=0, columnspacing=1.6, handletextpad=0.5)
+
+
+def _frame(ax, colour: str) -> None:
+    """Draw all four spines of a panel in ``colour`` (a panel with a signal)."""
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(colour)
+        spine.set_linewidth(2.0)
+
+
+def _no_panel(ax, text: str) -> None:
+    """An empty panel that says why."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, _plain(text), ha="center", va="center", fontsize=9, color=GREY_DARK,
+            transform=ax.transAxes)
+
+
+def _sparse_log_ticks(low: float, high: float, most: int = 5) -> list[float]:
+    """Log-axis ticks for a narrow panel: 1-2-5, else 1-3, else powers of ten."""
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [m * 10 ** e for e in range(0, 7) for m in mantissas if low <= m * 10 ** e <= high]
+        if len(ticks) <= most:
+            break
+    return ticks
+
+
+def _and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + (items[-1] if items else "")
+
+
+def _kpi_span(kpi_ids: Sequence[str]) -> str:
+    if not kpi_ids:
+        return ""
+    return kpi_ids[0] if len(kpi_ids) == 1 else f"{kpi_ids[0]} to {kpi_ids[-1]}"
+
+
+def _funnel_panel(kpi_id: str, table: pd.DataFrame | None, curve: pd.DataFrame | None) -> dict:
+    """What one panel of :func:`funnel_grid` draws, worked out as :func:`funnel` does."""
+    if _has_rows(table, FUNNEL_COLUMNS, f"{kpi_id} funnel"):
+        rows = table.copy()
+        rows.index = rows.index.astype(str)
+        rows["n"] = pd.to_numeric(rows["n"], errors="coerce")
+        rows["p"] = pd.to_numeric(rows["p"], errors="coerce")
+        attrs = dict(table.attrs)
+    else:
+        rows, attrs = pd.DataFrame(columns=list(FUNNEL_COLUMNS)), {}
+    shown = rows[(rows["n"] > 0) & rows["p"].notna()].copy()
+    shown["pct"] = 100 * shown["p"]
+    shown["status"] = shown["status"].astype(str)
+    target = attrs.get("target")
+    target_pct = 100 * float(target) if target is not None and pd.notna(target) else np.nan
+    lines = pd.DataFrame(columns=list(CURVE_COLUMNS), dtype=float)
+    if curve is not None and len(curve) and all(c in curve.columns for c in CURVE_COLUMNS):
+        lines = curve[list(CURVE_COLUMNS)].apply(pd.to_numeric, errors="coerce").sort_values("n", kind="stable")
+    top = 100.0
+    if len(shown):
+        in_range = lines[(lines["n"] >= shown["n"].min()) & (lines["n"] <= float(shown["n"].max()) * 1.1)]
+        top = _pct_top(max(float(shown["pct"].max()),
+                           float(100 * in_range[["high95", "high998"]].max().max()) if len(in_range) else 0.0,
+                           target_pct if pd.notna(target_pct) else 0.0))
+    return {"kpi_id": kpi_id, "rows": rows, "shown": shown, "attrs": attrs, "target_pct": target_pct,
+            "lines": lines, "top": top, "left_off": len(rows) - len(shown)}
+
+
+@_styled
+def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, pd.DataFrame] | None,
+                names: Mapping[str, str] | None = None, highlight: str | None = None) -> Chart:
+    """Funnel plots of several KPIs as small multiples in one figure (3 panels to a row).
+
+    Parameters
+    ----------
+    tables : mapping
+        KPI id → funnel table, as :func:`funnel` takes (indexed by service code; ``x``, ``n``,
+        ``p``, limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2``, ``limits``). One panel
+        each, in the mapping's order (KPI3 … KPI11 on a service page: a 3 × 3 grid).
+    curves : mapping
+        KPI id → limit curves (``n``, ``low95``, ``high95``, ``low998``, ``high998``), as
+        :func:`fls_report.benchmarks.funnel_curve` gives; a KPI without one has no limits drawn.
+    names : mapping, optional
+        Service code → name, for the highlighted service.
+    highlight : str, optional
+        A service code to ring in every panel; each panel then says its status in words
+        ("Alert, low: 41.2% of 310").
+
+    Returns
+    -------
+    Chart
+        Each panel as :func:`funnel` draws it (log-x, target, 95% and 99.8% limits, services by
+        status in colour and shape, the vertical axis zoomed when everything fits below 100%),
+        without the floating label; one legend for all panels. The alt text has a sentence per
+        KPI (target, the service's value and status, φ, τ² and the limits used); the caption
+        says which KPIs' limits were widened for over-dispersion and how many services each
+        leaves off. A 3 × 3 grid is 9.5 × ~9.9 in.
+    """
+    tables = dict(tables or {})
+    curves = dict(curves or {})
+    kpi_ids = list(tables)
+    code = None if highlight is None else str(highlight)
+    label = None if code is None else _name_of(code, names.get(code) if names is not None and code in names else None)
+    title = f"Funnel plots of services, {_kpi_span(kpi_ids)}" if kpi_ids else "Funnel plots of services"
+    if not kpi_ids:
+        return _empty(title + (f": {label}" if label else ""), "No funnel table was given.")
+    panels = [_funnel_panel(k, tables[k], curves.get(k)) for k in kpi_ids]
+    ringed = code is not None and any(code in p["shown"].index for p in panels)
+    title += f", with {label} ringed" if ringed else (f": {label} not shown" if label else "")
+    left_off = [(p["kpi_id"], p["left_off"]) for p in panels if p["left_off"]]
+    left_off_words = ("Left off, with no eligible records: " + ", ".join(
+        f"{k} {_plural(n, 'service')}" for k, n in left_off) + ".") if left_off else ""
+    if all(p["shown"].empty for p in panels):
+        return _empty(title, f"No service has eligible records for {_kpi_span(kpi_ids)}. {left_off_words}".strip())
+
+    n_cols = 3 if len(panels) >= 3 else len(panels)
+    statuses = [s for s in FUNNEL_STATUS_STYLE if any((p["shown"]["status"] == s).any() for p in panels)]
+    unknown_any = any((~p["shown"]["status"].isin(FUNNEL_DRAW_ORDER)).any() for p in panels)
+    n_handles = 3 + len(statuses) + int(unknown_any) + int(ringed)
+    legend_rows = math.ceil(n_handles / 3)
+    layout = _grid_layout(
+        len(panels), n_cols, 1.8, title_lines=_wrap(title, 95).count("\n") + 1,
+        panel_title_lines=max(_wrap(_kpi_title(k), GRID_TITLE_WIDTH).count("\n") + 1 for k in kpi_ids),
+        status_lines=1, bottom_extra_in=legend_rows * _LEGEND_ROW_IN + 0.1,
+    )
+    sentences, adjusted, exact, zoomed, not_shown, no_curves = [], [], [], [], {}, []
+    for i, (ax, panel) in enumerate(zip(layout.axes, panels)):
+        kpi_id, shown, rows, attrs = panel["kpi_id"], panel["shown"], panel["rows"], panel["attrs"]
+        target_pct, lines, top = panel["target_pct"], panel["lines"], panel["top"]
+        _panel_title(ax, _kpi_title(kpi_id), 1)
+        if shown.empty:
+            _no_panel(ax, "No records to show:\nno service has eligible records")
+            sentences.append(f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: no service has eligible records.")
+            if code is not None:
+                _panel_label(ax, "Not shown: no eligible records", colour=HIGHLIGHT_COLOUR, bold=True)
+                not_shown.setdefault("no eligible records" if code in panel["rows"].index
+                                     else "not in the funnel table", []).append(kpi_id)
+            continue
+        x_low, x_top = max(0.7, float(shown["n"].min()) * 0.7), float(shown["n"].max()) * 1.1
+        ax.set_xscale("log")
+        ax.set_xlim(x_low, x_top)
+        ax.xaxis.set_major_locator(FixedLocator(_sparse_log_ticks(x_low, x_top)))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
+        if pd.notna(target_pct):
+            ax.axhline(target_pct, color=OKABE_ITO["black"], lw=1.3, zorder=2)
+        if len(lines):
+            for suffix, style in (("95", (0, (6, 3))), ("998", (0, (1, 2)))):
+                for side in ("low", "high"):
+                    ax.plot(lines["n"], 100 * lines[f"{side}{suffix}"], color=GREY_DARK, lw=1.1, ls=style, zorder=2)
+        else:
+            no_curves.append(kpi_id)
+        for z, status in enumerate(FUNNEL_DRAW_ORDER):
+            points = shown[shown["status"] == status]
+            if len(points):
+                keywords = _status_keywords(status)
+                keywords["s"] = keywords["s"] * GRID_MARKER_SCALE
+                ax.scatter(points["n"], points["pct"], zorder=3 + z / 10, clip_on=False, **keywords)
+        unknown = shown[~shown["status"].isin(FUNNEL_DRAW_ORDER)]
+        if len(unknown):
+            ax.scatter(unknown["n"], unknown["pct"], s=24 * GRID_MARKER_SCALE, marker="s", facecolors="white",
+                       edgecolors=GREY_DARK, zorder=3, clip_on=False)
+        if i % n_cols == 0:
+            ax.set_ylabel("%")
+        if not layout.has_panel_below(i):
+            ax.set_xlabel("Patients eligible (log scale)")
+        if top < 100:
+            zoomed.append(f"{kpi_id} ({top:g}%)")
+        limits_words = _limits_words(attrs)
+        phi_words = f"{kpi_id} (φ = {_statistic(attrs.get('phi'))}, τ² = {_tau2_words(attrs.get('tau2'))})"
+        (adjusted if attrs.get("limits") == LIMITS_ADJUSTED else exact).append(phi_words)
+
+        outside = int((shown["status"] != "in control").sum())
+        target_words = (f"target (England and Wales) {format_pct(target_pct)}" if pd.notna(target_pct)
+                        else "no target given")
+        service_words = ""
+        if code is not None and code in shown.index:
+            point = shown.loc[[code]].iloc[0]
+            status = point["status"]
+            ax.scatter([point["n"]], [point["pct"]], s=150, marker="o", facecolors="none",
+                       edgecolors=HIGHLIGHT_COLOUR, linewidths=2.0, zorder=6, clip_on=False)
+            where = f"{format_pct(point['pct'])} of {_count(point['n'])}"
+            # Bold only outside the limits, so the panels that need a look stand out.
+            _panel_label(ax, f"{FUNNEL_STATUS_SHORT.get(status, f'Status {status}')}: {where}",
+                         colour=HIGHLIGHT_COLOUR, bold=status != "in control")
+            status_words = _status_phrase(status) if status in FUNNEL_STATUS_STYLE else f"status {status}"
+            service_words = f"; {label} {format_pct(point['pct'])} of {_count(point['n'])} eligible, {status_words}"
+        elif code is not None:
+            why = "no eligible records" if code in rows.index else "not in the funnel table"
+            _panel_label(ax, f"Not shown: {why}", colour=HIGHLIGHT_COLOUR, bold=True)
+            service_words = f"; {label} is not shown ({why})"
+            not_shown.setdefault(why, []).append(kpi_id)
+        else:
+            _panel_label(ax, f"{_plural(len(shown), 'service')}; {_count(outside)} outside the 95% limits")
+        sentences.append(
+            f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: {target_words}{service_words}; "
+            f"{_count(outside)} of {_plural(len(shown), 'service')} outside the 95% limits; {limits_words}."
+        )
+
+    _grid_title(layout, title)
+    handles = [
+        Line2D([], [], color=OKABE_ITO["black"], lw=1.3, label="England and Wales (the target)"),
+        Line2D([], [], color=GREY_DARK, lw=1.1, ls=(0, (6, 3)), label="95% limits (alert)"),
+        Line2D([], [], color=GREY_DARK, lw=1.1, ls=(0, (1, 2)), label="99.8% limits (alarm)"),
+    ]
+    for status in statuses:
+        style = FUNNEL_STATUS_STYLE[status]
+        handle = _status_handle(status, 0)
+        handle.set_label(style["words"])
+        handle.set_markersize(math.sqrt(style["size"] * GRID_MARKER_SCALE) * 1.15)
+        handles.append(handle)
+    if unknown_any:
+        handles.append(Line2D([], [], ls="none", marker="s", markerfacecolor="white", markeredgecolor=GREY_DARK,
+                              label="No status given"))
+    if ringed:
+        handles.append(Line2D([], [], ls="none", marker="o", markersize=11, markerfacecolor="none",
+                              markeredgecolor=HIGHLIGHT_COLOUR, markeredgewidth=2.0,
+                              label=_plain(_short_label(label, 44))))
+    _grid_legend(layout, handles, ncol=3)
+
+    limit_parts = []
+    if adjusted:
+        limit_parts.append(f"Limits were widened for over-dispersion (additive τ² on the arcsine scale) for "
+                           f"{_and_list(adjusted)}.")
+    if exact:
+        limit_parts.append(f"Exact binomial limits, not widened for over-dispersion, for {_and_list(exact)}.")
+    alt = (
+        f"Funnel plots of {_plural(len(panels), 'KPI')} in one figure, one panel each: each service's percentage "
+        f"against its number of patients eligible (log scale), with the England and Wales target and 95% "
+        f"(alert) and 99.8% (alarm) limits" + (f"; {label} is ringed" if ringed else "") + ". "
+        + " ".join(sentences)
+        + (f" {left_off_words}" if left_off_words else "")
+    )
+    caption = (
+        "Each panel is one KPI's funnel plot: a point is a service, placed by its number of patients eligible "
+        "(log scale) and its percentage; solid line: England and Wales, the target; dashed: 95% limits (alert); "
+        "dotted: 99.8% limits (alarm); down triangles are below the limits and up triangles above, hollow for "
+        "alert and filled for alarm. " + " ".join(limit_parts)
+        + (f" {label} is ringed; each panel's label gives its status." if ringed else "")
+        + (f" {label} is not shown for " + "; ".join(f"{_and_list(kpis)} ({why})" for why, kpis in not_shown.items())
+           + "." if not_shown else "")
+        + (f" {left_off_words}" if left_off_words else "")
+        + (f" Vertical axes stop below 100% for {', '.join(zoomed)}." if zoomed else "")
+        + (f" No limit curves were given for {', '.join(no_curves)}, so none are drawn there." if no_curves else "")
+    )
+    return Chart(figure=layout.figure, alt=alt, caption=caption)
+
+
+def _runs_short(runs: Mapping | None) -> tuple[str, bool]:
+    """A p-chart's runs analysis in a few words for a panel label, and whether it is a signal."""
+    if not runs:
+        return "Runs: no analysis given", False
+    if int(runs.get("n_useful", 0) or 0) < MIN_USEFUL_POINTS:
+        return "Runs: too few months to judge", False
+    if not runs.get("signal"):
+        return "Runs: no signal", False
+    kinds = []
+    longest_max, crossings_min = runs.get("longest_run_max"), runs.get("crossings_min")
+    if pd.notna(longest_max) and runs.get("longest_run", 0) > longest_max:
+        kinds.append("a shift")
+    if pd.notna(crossings_min) and runs.get("crossings", 0) < crossings_min:
+        kinds.append("too few crossings")
+    return "Runs signal" + (f": {' and '.join(kinds)}" if kinds else ""), True
+
+
+@_styled
+def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | None = None) -> Chart:
+    """p-charts of several KPIs for one unit as small multiples in one figure (3 panels to a row).
+
+    Parameters
+    ----------
+    charts : mapping
+        KPI id → p-chart frame, as :func:`p_chart` takes (``month``, ``x``, ``n``, ``p``, ``cl``,
+        ``lcl``, ``ucl``, ``outside``; the runs analysis in ``attrs["runs"]``). One panel each, in
+        the mapping's order. A KPI whose frame is None (too few months or records for a p-chart)
+        or has no month with records gets no panel; the caption names it.
+    name : str, optional
+        The unit's name, for the title.
+
+    Returns
+    -------
+    Chart
+        Each panel as :func:`p_chart` draws it (monthly points and line, centre line, 3-sigma
+        limits as steps, points outside as vermillion diamonds, the vertical axis zoomed to the
+        points and limits), labelled with its centre line, the months outside and the runs
+        result; a panel whose runs analysis signals has a vermillion frame. One legend. The alt
+        text and caption give, per KPI, the centre line, the points outside and the runs result.
+        An empty mapping gives a "No records to show" chart.
+    """
+    items = dict(charts or {})
+    title = "p-charts" + (f": {name}" if name else "")
+    needs = (f"A p-chart needs at least {benchmarks.P_CHART_MIN_MONTHS} months with eligible records and on "
+             f"average at least {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} eligible records a month")
+    if not items:
+        return _empty(title, "No p-chart was given.")
+    panels, left_out = [], []
+    for kpi_id, frame in items.items():
+        if frame is None or not _has_rows(frame, P_CHART_COLUMNS, f"{kpi_id} p_chart"):
+            left_out.append(kpi_id)
+            continue
+        v = _p_chart_values(frame)
+        if np.isnan(v["p"]).all():
+            left_out.append(kpi_id)
+            continue
+        panels.append((kpi_id, frame, v))
+    left_words = (f"No p-chart for {', '.join(left_out)}: {needs[:1].lower()}{needs[1:]}." if left_out else "")
+    if not panels:
+        return _empty(title, f"{needs}; no KPI here has one ({', '.join(left_out)}).")
+
+    n_cols = 3 if len(panels) >= 3 else len(panels)
+    kinds = {v["kind"] for _, _, v in panels}
+    any_outside = any(v["outside"].any() for _, _, v in panels)
+    runs_labels = {kpi_id: _runs_short(frame.attrs.get("runs")) for kpi_id, frame, _ in panels}
+    signals = [kpi_id for kpi_id, (_, signal) in runs_labels.items() if signal]
+    runs_lines = max(_wrap(text, GRID_STATUS_WIDTH).count("\n") + 1 for text, _ in runs_labels.values())
+    n_handles = 3 + int(any_outside) + int(bool(signals))
+    layout = _grid_layout(
+        len(panels), n_cols, 1.75, title_lines=1,
+        panel_title_lines=max(_wrap(_kpi_title(k), GRID_TITLE_WIDTH).count("\n") + 1 for k, _, _ in panels),
+        status_lines=1 + runs_lines, bottom_extra_in=math.ceil(n_handles / 3) * _LEGEND_ROW_IN + 0.1,
+        xlabel=False,
+    )
+    xlabel, sentences, summaries, gaps, zoom = "", [], [], [], False
+    for i, (ax, (kpi_id, frame, v)) in enumerate(zip(layout.axes, panels)):
+        bottom, top = _p_chart_range(v)
+        zoom = zoom or (bottom, top) != (0, 100)
+        _p_chart_draw(ax, v, bottom, top, small=True)
+        xlabel = _month_axis(ax, v["months"], narrow=True)
+        ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
+        if i % n_cols == 0:
+            ax.set_ylabel("%")
+        runs = frame.attrs.get("runs")
+        runs_label, signal = runs_labels[kpi_id]
+        wrapped = _wrap(runs_label, GRID_STATUS_WIDTH)
+        outside = int(v["outside"].sum())
+        _panel_title(ax, _kpi_title(kpi_id), 2 + wrapped.count("\n"))
+        _panel_label(ax, f"Centre line {format_pct(v['centre'])}; {_plural(outside, 'month')} outside",
+                     line=wrapped.count("\n") + 1, colour=OKABE_ITO["black"])
+        _panel_label(ax, wrapped, colour=SIGNAL_COLOUR if signal else OKABE_ITO["black"], bold=signal)
+        if signal:
+            _frame(ax, SIGNAL_COLOUR)
+        outside_words = _p_outside_words(v)
+        months = v["months"]
+        sentences.append(
+            f"{_kpi_title(kpi_id)}: monthly percentages {format_pct(np.nanmin(v['p']))} to "
+            f"{format_pct(np.nanmax(v['p']))} over {months[0]} to {months[-1]} around a centre line of "
+            f"{format_pct(v['centre'])}, {_p_limit_words(v['kind'])} ({_p_limits_range(v)}); {outside_words}; "
+            f"runs analysis: {_runs_words(runs)}."
+        )
+        summaries.append(f"{kpi_id}: centre line {format_pct(v['centre'])}; {outside_words}; "
+                         f"{runs_label[:1].lower()}{runs_label[1:]}")
+        if v["gaps"]:
+            gaps.append(f"{kpi_id} {_plural(v['gaps'], 'month')}")
+    _grid_title(layout, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    limit_label = "3-sigma control limits" + (" (Laney p′)" if kinds == {"p'"} else "")
+    handles = [
+        Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, label="Monthly %"),
+        Line2D([], [], color=MEDIAN_COLOUR, lw=1.4, label="Centre line"),
+        Line2D([], [], color=GREY_DARK, lw=1.2, ls=(0, (5, 3)), label=limit_label),
+    ]
+    if any_outside:
+        handles.append(Line2D([], [], ls="none", marker="D", markersize=6, color=SIGNAL_COLOUR,
+                              markeredgecolor=OKABE_ITO["black"], markeredgewidth=0.6, label="Outside the limits"))
+    if signals:
+        handles.append(Patch(facecolor="white", edgecolor=SIGNAL_COLOUR, lw=2, label="Runs signal (framed panel)"))
+    _grid_legend(layout, handles, ncol=min(3, len(handles)) if len(handles) > 3 else len(handles))
+
+    laney = [k for k, _, v in panels if v["kind"] == "p'"]
+    alt = (
+        f"p-charts of {_plural(len(panels), 'KPI')}" + (f" for {name}" if name else "")
+        + ", one panel each: the monthly percentage against its centre line and 3-sigma control limits. "
+        + " ".join(sentences)
+        + (f" {left_words}" if left_words else "")
+    )
+    caption = (
+        "Monthly percentage (points) with its centre line (solid: the pooled percentage) and 3-sigma control "
+        "limits (dashed), which vary with each month's denominator; diamonds fall outside the limits"
+        + ("; a framed panel has a runs signal (Anhøj rules around the centre line)" if signals else "")
+        + ". " + ". ".join(summaries) + "."
+        + (f" Laney p′ limits for {', '.join(laney)}." if laney and kinds != {"p'"} else "")
+        + (" Vertical axes are zoomed to each panel's points and limits." if zoom else "")
+        + (f" Months without eligible records are gaps: {', '.join(gaps)}." if gaps else "")
+        + (f" {left_words}" if left_words else "")
+    )
+    return Chart(figure=layout.figure, alt=alt, caption=caption)
+
+
+TIME_TO_EVENT_PAIR = ("assessment", "dxa")
+
+
+@_styled
+def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] | None = None,
+                       name: str | None = None, max_days: int = 365) -> Chart:
+    """Days from fracture to FLS assessment and to DXA, side by side in one figure.
+
+    Parameters
+    ----------
+    tte : pandas.DataFrame
+        ``time_to_event`` (see :func:`time_to_event_summary`).
+    code : str
+        The service code (or a nation code, or ``NATIONAL`` for the national curves alone).
+    limits : mapping, optional
+        ``{"assessment": days, "dxa": days}``: where to draw each KPI's limit (the run's
+        ``assessment_days`` and ``dxa_days``); a missing entry uses the parameter's default (90).
+    name : str, optional
+        The service name, for the title and legends.
+    max_days : int, default 365
+        The last day drawn; events later than this still count in the medians.
+
+    Returns
+    -------
+    Chart
+        Two panels with what two :func:`time_to_event` charts show: the cumulative % with the
+        event by each day, for the service and England and Wales, a line at the limit, and a
+        legend under each panel with each curve's % by the limit, median and IQR. An event the
+        service has no records with gets a panel that says so; with neither, a "No records to
+        show" chart.
+    """
+    limits = dict(limits or {})
+    label = _name_of(code, name)
+    title = f"Days from fracture to FLS assessment and to DXA scan: {label}"
+    days = {e: int(limits[e]) if limits.get(e) is not None else EVENT_LIMIT_DEFAULTS.get(e, 90)
+            for e in TIME_TO_EVENT_PAIR}
+    summaries = {e: time_to_event_summary(tte, code, e) for e in TIME_TO_EVENT_PAIR}
+    has = {e: summaries[e]["records"] > 0 and summaries[e]["with_event"] > 0 for e in TIME_TO_EVENT_PAIR}
+    if not any(has.values()):
+        return _empty(title, f"{label} has no records with an FLS assessment or a DXA scan on or after the "
+                             "fracture date.")
+    entries = 2 if code != NATIONAL else 1
+    legend_in = entries * (3 * _LINE_9_IN + 0.1) + 0.1
+    layout = _grid_layout(2, 2, 3.0, title_lines=_wrap(title, 95).count("\n") + 1, panel_title_lines=1,
+                          status_lines=0, bottom_extra_in=legend_in, left_in=0.75, wgap_in=0.85, right_in=0.25)
+    alts, later, missing = [], [], []
+    for ax, event in zip(layout.axes, TIME_TO_EVENT_PAIR):
+        event_words = EVENT_LABELS.get(event, event)
+        an_event = f"{EVENT_ARTICLES.get(event, 'a')} {event_words}"
+        ax.set_title(f"{event_words[:1].upper()}{event_words[1:]} (limit {days[event]} days)", loc="left",
+                     fontsize=10, pad=6, y=1.0)
+        if not has[event]:
+            _no_panel(ax, f"{NO_RECORDS}:\n{_wrap(label, 40)}\nhas no records with {an_event}\n"
+                          "on or after the fracture date")
+            missing.append(f"{label} has no records with {an_event} on or after the fracture date.")
+            alts.append(f"{event_words}: {label} has no records with {an_event} on or after the fracture date.")
+            continue
+        handles, words, last_day = _tte_panel(ax, tte, code, event, days[event], max_days, label, summaries[event],
+                                              narrow=True)
+        ax.legend(handles=handles, loc="upper left", frameon=False, borderaxespad=0, handlelength=1.8,
+                  bbox_to_anchor=(0, -(_TICK_LABELS_IN + _LINE_10_IN + 0.14) / layout.panel_height_in))
+        alts.append(f"{event_words}: " + _tte_alt(event, days[event], last_day, words))
+        if _tte_later_words(words, last_day):
+            later.append(_tte_later_words(words, last_day))
+    _grid_title(layout, title)
+    alt = "Two step charts side by side. " + " ".join(f"{'Left' if i == 0 else 'Right'}, {text}"
+                                                     for i, text in enumerate(alts))
+    caption = (
+        f"Cumulative % of {EVENT_DENOMINATORS['assessment']} with an FLS assessment (left) and of "
+        f"{EVENT_DENOMINATORS['dxa']} with a DXA scan (right) by each day after the fracture, against England "
+        "and Wales; dotted lines: the KPI limits. The median and interquartile range (IQR) are of days ≥ 0 among "
+        "those with the event. Records without one, or with a date before the fracture, stay in the denominator."
+        + (f" {' '.join(later)}" if later else "")
+        + (f" {' '.join(missing)}" if missing else "")
+    )
+    return Chart(figure=layout.figure, alt=alt, caption=caption)
+
+
 __all__ = [
     "Chart",
     "caterpillar",
@@ -2014,6 +2702,9 @@ __all__ = [
     "funnel",
     "run_charts",
     "p_chart",
+    "funnel_grid",
+    "p_chart_grid",
+    "time_to_event_pair",
     "format_pct",
     "OKABE_ITO",
     "RAG_COLOURS",

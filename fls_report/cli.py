@@ -7,6 +7,7 @@ lines naming the file, column, key or value at fault, with no traceback.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--service", action="append", metavar="CODE", dest="services",
                        help="build only this service's report (repeatable); national pages are always built")
     build.add_argument("--workers", type=int, default=None, help="parallel report workers (default: CPU count)")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild everything, ignoring what an earlier build left")
     build.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run the reports on a Dask cluster: a scheduler address, or 'local' for an "
                             "in-process cluster (needs the dask extra)")
@@ -117,9 +120,10 @@ def _build(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     _say(f"fls-report build: {args.params}")
-    result = build(args.params, codes=args.services, workers=args.workers, scheduler=args.scheduler)
-    built = len(result.jobs) - len(result.failures)
-    _say(f"built {built} of {len(result.jobs)} reports in {result.seconds:.1f} s")
+    result = build(args.params, codes=args.services, workers=args.workers, scheduler=args.scheduler, force=args.force)
+    actions = Counter(o.action for o in result.outcomes if o.ok)
+    done = ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
+    _say(f"{len(result.jobs) - len(result.failures)} of {len(result.jobs)} reports ready ({done}) in {result.seconds:.1f} s")
     for failure in result.failures:
         _say(f"failed: {failure.code}: {failure.error}")
     print(result.index)

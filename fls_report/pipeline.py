@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from fls_report import __version__, benchmarks, compare, quality, tables
+from fls_report.incremental import inputs_fingerprint, package_fingerprint
 from fls_report.io import sha256_file, write_text_atomic
 from fls_report.casemix import case_mix
 from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event
@@ -92,7 +93,7 @@ def run_compute(params: Params) -> tuple[Validated, pd.DataFrame]:
     computed = compute_tables(validated, params, previous)
     for name, frame in computed.items():
         tables.write_table(frame, out.tables / f"{name}.csv", tables.SCHEMAS.get(name))
-    write_manifest(params, validated)
+    write_manifest(params, validated.counts())
     return validated, computed["kpi_results"]
 
 
@@ -118,20 +119,31 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_manifest(params: Params, validated: Validated, reports: list[dict] | None = None) -> Path:
-    """Write ``manifest.json``: parameters, input checksums, versions, row counts, build time."""
+def input_checksums(params: Params) -> dict[str, dict]:
+    """Path (as written in the parameters file) and SHA-256 of every input file of the run."""
     named = params.as_dict()
     inputs = {
         "extract": {"path": named["extract"], "sha256": sha256_file(params.extract)},
         "services": {"path": named["services"], "sha256": sha256_file(params.services)},
         "params": {"path": params.source.name, "sha256": sha256_file(params.source)},
     }
+    if params.compare_with is not None:
+        inputs["compare_with"] = {"path": named["compare_with"], "sha256": sha256_file(params.compare_with)}
+    return inputs
+
+
+def write_manifest(params: Params, rows: dict[str, int], reports: list[dict] | None = None,
+                   built_at: str | None = None) -> Path:
+    """Write ``manifest.json``: parameters, input checksums, versions, row counts, build time, the
+    fingerprint the tables were computed from, and one entry per report page."""
+    inputs = input_checksums(params)
     manifest = {
-        "params": named,
+        "params": params.as_dict(),
         "inputs": inputs,
         "versions": versions(),
-        "rows": validated.counts(),
-        "built_at": build_time(),
+        "rows": rows,
+        "built_at": built_at or build_time(),
+        "fingerprint": inputs_fingerprint(inputs, package_fingerprint()),
         "reports": reports or [],
     }
     return write_text_atomic(Outputs(params.output).manifest, json.dumps(manifest, indent=2, sort_keys=True) + "\n")

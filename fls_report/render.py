@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import shutil
 from dataclasses import dataclass
 from functools import lru_cache
@@ -137,6 +138,24 @@ def notebook_html(notebook: nbformat.NotebookNode, manifest: dict, title: str, d
 
 def write_page(path: Path, markup: str) -> Path:
     return write_text_atomic(path, markup)
+
+
+_FOOTER = re.compile(r'(<footer class="provenance">).*?(</footer>)', re.DOTALL)
+
+
+def replace_footer(markup: str, footer: str) -> str:
+    """A page with its provenance footer replaced (a re-render without re-running the notebook)."""
+    updated, count = _FOOTER.subn(lambda m: m.group(1) + footer + m.group(2), markup, count=1)
+    if count != 1:
+        raise ValueError("page has no provenance footer to replace")
+    return updated
+
+
+def downloads_present(site: Site) -> list[Path]:
+    """The download files already in the site (empty when any expected one is missing)."""
+    expected = [site.downloads / f"{name}.csv" for name in DOWNLOADS]
+    expected += [site.downloads / "fls_report_tables.xlsx", site.downloads / "benchmark.xlsx"]
+    return expected if all(p.exists() for p in expected) else []
 
 
 # ---------------------------------------------------------------------------------------------

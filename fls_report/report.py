@@ -408,7 +408,7 @@ def methods(run: Run) -> Html:
                     "(the services file's expected caseload, or 5 × local hip fractures).")
         else:
             doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
-            text = " ".join(doc[1].split()) if len(doc) > 1 else ""
+            text = " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
         items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id))}.</dd>")
     p = run.params
     parameters = [

@@ -29,56 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fls_report import dictionary as dd
 from fls_report.errors import InputError
+from fls_report.kpis import KEY_FIELD_NAMES
 
-EXTRACT_COLUMNS = (
-    "record_id",
-    "service_code",
-    "nhs_number",
-    "date_of_birth",
-    "age_at_fracture",
-    "sex",
-    "postcode",
-    "care_home",
-    "date_identified",
-    "date_assessed",
-    "admitted",
-    "date_fracture",
-    "fracture_site",
-    "dxa",
-    "date_dxa",
-    "bone_therapy_recommended",
-    "falls_assessment",
-    "followup_16wk",
-    "date_followup_16wk",
-    "treatment_16wk",
-    "strength_balance_16wk",
-    "followup_52wk",
-    "date_followup_52wk",
-    "treatment_52wk",
-)
-SERVICES_COLUMNS = ("service_code", "service_name", "nation", "region", "expected_caseload", "hip_fractures")
+EXTRACT_COLUMNS = dd.EXTRACT_COLUMNS
+SERVICES_COLUMNS = dd.SERVICE_COLUMNS
 
 #: The 17 KPI1 key fields (kpis.md), in the order of the KPI1 table.
-KEY_FIELDS = (
-    "sex",
-    "age_at_fracture",
-    "care_home",
-    "date_identified",
-    "date_assessed",
-    "admitted",
-    "fracture_site",
-    "dxa",
-    "date_dxa",
-    "bone_therapy_recommended",
-    "falls_assessment",
-    "followup_16wk",
-    "date_followup_16wk",
-    "treatment_16wk",
-    "strength_balance_16wk",
-    "followup_52wk",
-    "treatment_52wk",
-)
+KEY_FIELDS = KEY_FIELD_NAMES
 
 #: National targets the generator calibrates to (fractions). KPI2-KPI8 are the first FLS-DB
 #: report's national results; KPI9-KPI11 are plausible values (no published national figure).
@@ -150,26 +109,17 @@ ROLE_NAMES = {
 
 _COL = {name: i for i, name in enumerate(EXTRACT_COLUMNS)}
 
-# Value sets (data_dictionary.md §1), canonical spelling.
-SEX = ("Male", "Female", "Not known")
-YES_NO_NK = ("Yes", "No", "Not known")
-SITES = ("Hip", "Spine", "Wrist", "Humerus", "Pelvis", "Other", "Not known")
-DXA = ("Ordered", "Recommended", "Not ordered", "Not known")
-FALLS = ("Assessed", "Referred", "Not assessed", "Not appropriate", "Not known")
-FOLLOWUP = ("Yes", "No", "Died", "Not known")
-STRENGTH = ("Yes", "No", "Not appropriate", "Not known")
-DRUGS = ("Alendronate", "Risedronate", "Ibandronate", "Zoledronate", "Denosumab", "Teriparatide", "Romosozumab", "HRT", "Other drug")
-NON_DRUGS = (
-    "Not appropriate",
-    "Informed decline",
-    "Referred for clinical opinion",
-    "Referred to GP",
-    "Not started",
-    "Not on treatment",
-    "No longer appropriate",
-    "Not known",
-)
-TOKENS = DRUGS + NON_DRUGS
+# Value sets (data_dictionary.md §1), canonical spelling, from the data dictionary.
+SEX = dd.CATEGORIES["sex"]
+YES_NO_NK = dd.YES_NO_NOT_KNOWN
+SITES = dd.CATEGORIES["fracture_site"]
+DXA = dd.CATEGORIES["dxa"]
+FALLS = dd.CATEGORIES["falls_assessment"]
+FOLLOWUP = dd.CATEGORIES["followup_16wk"]
+STRENGTH = dd.CATEGORIES["strength_balance_16wk"]
+DRUGS = dd.DRUGS
+NON_DRUGS = dd.NON_DRUGS
+TOKENS = dd.THERAPY_TOKENS
 _TOK = {name: i for i, name in enumerate(TOKENS)}
 _DRUG_P = np.array([0.62, 0.06, 0.03, 0.14, 0.09, 0.03, 0.005, 0.015, 0.01])
 _DRUG_P = _DRUG_P / _DRUG_P.sum()

@@ -35,6 +35,10 @@ def test_every_page_and_download(built_site):
         assert (site / page).is_file(), page
     for code in service_codes(built_site):
         assert (site / "services" / f"{safe_name(code)}.html").is_file(), code
+        assert (site / "downloads" / "pdf" / "services" / f"{safe_name(code)}.pdf").is_file(), code
+        assert (site / "downloads" / "slides" / f"{safe_name(code)}.pptx").is_file(), code
+    assert (site / "downloads" / "pdf" / "national.pdf").is_file()
+    assert (site / "downloads" / "slides" / "national.pptx").is_file()
     for name in DOWNLOADS:
         assert (site / "downloads" / name).is_file(), name
     for name in ("national.ipynb", "data_quality.ipynb"):
@@ -65,7 +69,10 @@ def test_service_names_are_escaped_everywhere(built_site):
     odd_code = pd.read_csv(built_site / "tables" / "kpi_results.csv", dtype={"code": str}).query("name == @ODD_NAME")["code"].iloc[0]
     service_page = (site / "services" / f"{safe_name(odd_code)}.html").read_text()
     assert "&lt;script&gt;alert(" in service_page and "&lt;/script&gt; &amp; Co" in service_page
-    assert "&lt;script&gt;" in (site / "index.html").read_text()
+    index = (site / "index.html").read_text()
+    assert "&lt;script&gt;" in index
+    assert f'href="downloads/pdf/services/{safe_name(odd_code)}.pdf"' in index
+    assert f'href="downloads/slides/{safe_name(odd_code)}.pptx"' in index
     assert "&lt;script&gt;" in (site / "national.html").read_text()
 
 

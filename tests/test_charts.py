@@ -628,7 +628,7 @@ def test_run_charts_without_signals_and_with_awkward_names(run_inputs):
     assert "<script>" not in parts["html"] and ESCAPED_SCRIPT in parts["alt"]
     assert explanations["KPI6"] in chart.alt
     short = charts.run_charts(monthly, signals, "S1", ["KPI11"], explanations)
-    assert "too few months with data (4)" in short.alt and "claim no signal: KPI11 (4)" in short.caption
+    assert "too few useful months (4: months with data" in short.alt and "claim no signal: KPI11 (4)" in short.caption
     no_analysis = charts.run_charts(monthly, None, "S1", ["KPI4"], {})
     figure_parts(no_analysis)
     assert "No run analysis was given for KPI4." in no_analysis.caption
@@ -683,3 +683,319 @@ def test_p_chart_empty_inputs_say_no_records(p_frame):
         says_no_records(chart)
         figure_parts(chart)
     assert "at least 10 months" in charts.p_chart(None, "KPI4").caption
+
+
+# --------------------------------------------------------------------------------------------
+# Combined figures for the service page: funnel grid, run charts with a reference line,
+# p-chart grid and the time-to-event pair (one PNG each instead of one per KPI or event)
+
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+
+def _funnel_inputs_for(tables: dict) -> tuple[dict, dict]:
+    return tables, {k: benchmarks.funnel_curve(t) for k, t in tables.items()}
+
+
+@pytest.fixture(scope="module")
+def grid_funnels() -> tuple[dict, dict]:
+    """KPI4 widened for over-dispersion (A left off, E alarm low, I alert high), KPI5 the same
+    services with exact limits, KPI3 low values (zoomed axis) where E has no eligible records."""
+    low = _funnel_table(x={"A": 0, "B": 4, "C": 5, "D": 3, "E": 0}, n={"A": 0, "B": 100, "C": 120, "D": 90, "E": 0})
+    return _funnel_inputs_for({"KPI3": low, "KPI4": _funnel_table(), "KPI5": _funnel_table(adjust="none")})
+
+
+@pytest.fixture(scope="module")
+def reference_monthly() -> pd.DataFrame:
+    """England and Wales rows for the run_inputs KPIs: KPI11 runs higher than the service's axis."""
+    return pd.DataFrame(_monthly_rows("NATIONAL", "KPI4", [55.0] * 24) + _monthly_rows("NATIONAL", "KPI6", [41.0] * 24)
+                        + _monthly_rows("NATIONAL", "KPI11", [95.0] * 24, denominator=400)).assign(level="national")
+
+
+@pytest.fixture(scope="module")
+def p_frames(p_frame) -> dict:
+    """KPI4: May outside the limits, no runs signal; KPI6: one crossing (runs signal); KPI7: no p-chart."""
+    shifted = stats_p_chart(np.array([20] * 6 + [30] * 6, dtype=float), np.full(12, 50.0))
+    shifted.insert(0, "month", _months(12))
+    return {"KPI4": p_frame, "KPI6": shifted, "KPI7": None}
+
+
+GRID_BUILDERS = {
+    "funnel_grid": lambda t: charts.funnel_grid(t["funnels"][0], t["funnels"][1], names=FUNNEL_NAMES, highlight="E"),
+    "run_charts_reference": lambda t: charts.run_charts(t["runs"][0], t["runs"][1], "S1", ["KPI4", "KPI6", "KPI11"],
+                                                        t["runs"][2], name="Alpha", reference=t["reference"]),
+    "p_chart_grid": lambda t: charts.p_chart_grid(t["p"], name=AWKWARD_NAME),
+    "time_to_event_pair": lambda t: charts.time_to_event_pair(t["tte"], "S1", {"assessment": 90, "dxa": 90},
+                                                              name="Alpha"),
+}
+
+
+@pytest.fixture(scope="module")
+def grid_tables(grid_funnels, run_inputs, reference_monthly, p_frames, tte) -> dict:
+    return {"funnels": grid_funnels, "runs": run_inputs, "reference": reference_monthly, "p": p_frames, "tte": tte}
+
+
+@pytest.mark.parametrize("name", list(GRID_BUILDERS))
+def test_combined_charts_are_one_deterministic_figure_and_leave_no_state(name, grid_tables):
+    before = dict(matplotlib.rcParams)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first, second = GRID_BUILDERS[name](grid_tables), GRID_BUILDERS[name](grid_tables)
+        parts = figure_parts(first)
+    assert parts["alt"].strip() and parts["caption"].strip()
+    assert first.to_png() == second.to_png(), "same input, different PNG bytes"
+    assert first.alt == second.alt and first.caption == second.caption
+    assert dict(matplotlib.rcParams) == before
+    from matplotlib import pyplot
+
+    assert pyplot.get_fignums() == []
+    width, _ = first.figure.get_size_inches()
+    assert 8 <= width <= 9.5, "laptop-width figure"
+    sizes = [t.get_fontsize() for t in first.figure.findobj(Text) if t.get_text().strip()]
+    assert min(sizes) >= 9
+
+
+@pytest.mark.parametrize("name", ["funnel_grid", "p_chart_grid", "time_to_event_pair"])
+def test_combined_grids_are_laid_out_by_hand(name, grid_tables):
+    """No layout engine: constrained layout makes savefig draw twice and measure every panel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    chart = GRID_BUILDERS[name](grid_tables)
+    assert chart.figure.get_layout_engine() is None
+    renderer = FigureCanvasAgg(chart.figure).get_renderer()
+    # Each panel with its title, labels and tick labels sits inside the figure, clear of the others.
+    boxes = [ax.get_tightbbox(renderer) for ax in chart.figure.axes if ax.axison]
+    figure_box = chart.figure.bbox
+    for i, a in enumerate(boxes):
+        assert a.x0 >= 0 and a.y0 >= 0 and a.x1 <= figure_box.x1 and a.y1 <= figure_box.y1
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b)
+
+
+# funnel_grid
+
+
+def _ring_offsets(ax) -> list[tuple[float, float]]:
+    rings = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_edgecolors())
+             and to_hex(c.get_edgecolors()[0]) == to_hex(charts.HIGHLIGHT_COLOUR) and not len(c.get_facecolors())]
+    return [tuple(o) for c in rings for o in c.get_offsets()]
+
+
+def test_funnel_grid_has_a_panel_per_kpi_in_order_with_one_legend(grid_funnels):
+    tables, curves = grid_funnels
+    chart = charts.funnel_grid(tables, curves, names=FUNNEL_NAMES, highlight="E")
+    axes = chart.figure.axes
+    assert len(axes) == 3
+    titles = [" ".join(ax.get_title(loc="left").split()) for ax in axes]
+    assert [t.split(":")[0] for t in titles] == ["KPI3", "KPI4", "KPI5"]
+    assert all(ax.get_xscale() == "log" for ax in axes)
+    assert len(chart.figure.legends) == 1 and all(ax.get_legend() is None for ax in axes)
+    assert axes[0].get_ylim()[1] < 100 and axes[1].get_ylim() == (0.0, 100.0)
+    assert _ring_offsets(axes[0]) == [] and _ring_offsets(axes[1]) == [(100.0, 10.0)]
+    legend = [t.get_text() for t in chart.figure.legends[0].get_texts()]
+    assert "Alarm (below the 99.8% limit)" in legend and "Tricky <script>&' (E)" in legend
+
+
+def test_funnel_grid_nine_kpis_make_a_three_by_three_grid_of_page_size():
+    table = _funnel_table()
+    tables, curves = _funnel_inputs_for({f"KPI{i}": table for i in range(3, 12)})
+    chart = charts.funnel_grid(tables, curves, highlight="I")
+    assert len(chart.figure.axes) == 9
+    xs = {round(ax.get_position().x0, 3) for ax in chart.figure.axes}
+    ys = {round(ax.get_position().y0, 3) for ax in chart.figure.axes}
+    assert len(xs) == 3 and len(ys) == 3
+    width, height = chart.figure.get_size_inches()
+    assert 9 <= width <= 10 and 9 <= height <= 10.5
+    assert all(_ring_offsets(ax) == [(100.0, 80.0)] for ax in chart.figure.axes)
+    assert figure_texts(chart).count("Alert, high: 80.0% of 100") == 9
+
+
+def test_funnel_grid_words_give_target_status_phi_tau2_limits_and_left_off(grid_funnels):
+    tables, curves = grid_funnels
+    chart = charts.funnel_grid(tables, curves, names=FUNNEL_NAMES, highlight="E")
+    parts = figure_parts(chart)
+    adjusted = tables["KPI4"].attrs
+    phi, tau2 = f"{adjusted['phi']:.1f}", f"{adjusted['tau2']:.2g}"
+    target = charts.format_pct(100 * adjusted["target"])
+    sentences = chart.alt.split(". KPI")
+    kpi4 = [s for s in sentences if s.startswith("4 ")][0]
+    kpi5 = [s for s in sentences if s.startswith("5 ")][0]
+    assert f"target (England and Wales) {target}" in kpi4
+    assert "Tricky <script>&' (E) 10.0% of 100 eligible, alarm low (below the 99.8% limit)" in kpi4
+    assert f"φ = {phi}, τ² = {tau2}" in kpi4 and "limits widened for over-dispersion" in kpi4
+    assert "exact binomial limits, not widened for over-dispersion" in kpi5 and f"φ = {phi}" in kpi5
+    assert "is not shown (no eligible records)" in chart.alt  # KPI3: E has n = 0
+    assert "2 of 9 services outside the 95% limits" in kpi4
+    # The caption: which KPIs were widened, with φ and τ², and what each leaves off.
+    assert f"Limits were widened for over-dispersion (additive τ² on the arcsine scale) for KPI4 (φ = {phi}, " \
+           f"τ² = {tau2})." in chart.caption
+    assert "Exact binomial limits, not widened for over-dispersion, for KPI3 (" in chart.caption
+    assert "and KPI5 (φ = " in chart.caption
+    assert "Left off, with no eligible records: KPI3 2 services, KPI4 1 service, KPI5 1 service." in chart.caption
+    assert "Tricky <script>&' (E) is not shown for KPI3 (no eligible records)." in chart.caption
+    assert "Vertical axes stop below 100% for KPI3" in chart.caption
+    # Statuses in words in the panels, and everything escaped in the HTML.
+    texts = figure_texts(chart)
+    assert "Alarm, low: 10.0% of 100" in texts and "Not shown: no eligible records" in texts
+    assert "Tricky <script>" not in parts["html"] and "Tricky &lt;script&gt;&amp;&#x27; (E)" in parts["alt"]
+
+
+def test_funnel_grid_without_highlight_counts_services_outside(grid_funnels):
+    tables, curves = grid_funnels
+    chart = charts.funnel_grid(tables, curves)
+    assert "9 services; 2 outside the 95% limits" in figure_texts(chart)
+    assert "ringed" not in chart.alt and "ringed" not in chart.caption
+    assert all(_ring_offsets(ax) == [] for ax in chart.figure.axes)
+
+
+def test_funnel_grid_highlight_not_in_any_table_is_said(grid_funnels):
+    tables, curves = grid_funnels
+    chart = charts.funnel_grid(tables, curves, highlight="Z9")
+    assert "Service Z9 is not shown for KPI3, KPI4 and KPI5 (not in the funnel table)." in chart.caption
+    assert "ringed" not in chart.caption
+    assert figure_texts(chart).count("Not shown: not in the funnel table") == 3
+
+
+def test_funnel_grid_empty_inputs_say_no_records(grid_funnels):
+    tables, curves = grid_funnels
+    for chart in (charts.funnel_grid({}, {}), charts.funnel_grid(None, None),
+                  charts.funnel_grid({"KPI4": pd.DataFrame()}, {})):
+        says_no_records(chart)
+        figure_parts(chart)
+    nobody = _funnel_table(x={"A": 0, "B": 0}, n={"A": 0, "B": 0})
+    chart = charts.funnel_grid({"KPI4": nobody}, {"KPI4": benchmarks.funnel_curve(nobody)})
+    says_no_records(chart)
+    assert "KPI4 2 services" in chart.caption
+    # One KPI without services still draws the others, and says so in its panel.
+    mixed = charts.funnel_grid({"KPI3": nobody, "KPI4": tables["KPI4"]}, {"KPI4": curves["KPI4"]}, highlight="E")
+    figure_parts(mixed)
+    assert any(charts.NO_RECORDS in text for text in figure_texts(mixed))
+    assert "KPI3 Spine fracture identification: no service has eligible records." in mixed.alt
+    without_curves = charts.funnel_grid({"KPI4": tables["KPI4"]}, {})
+    assert "No limit curves were given for KPI4" in without_curves.caption
+
+
+# run_charts with a reference line
+
+
+def test_run_charts_without_reference_is_byte_identical(run_inputs):
+    monthly, signals, explanations = run_inputs
+    args = (monthly, signals, "S1", ["KPI4", "KPI6", "KPI11"], explanations)
+    plain = charts.run_charts(*args, name="Alpha")
+    for chart in (charts.run_charts(*args, name="Alpha", reference=None),
+                  charts.run_charts(*args, name="Alpha", reference=pd.DataFrame())):
+        assert chart.to_png() == plain.to_png()
+        assert (chart.alt, chart.caption) == (plain.alt, plain.caption)
+    assert "England and Wales" not in plain.caption
+
+
+def test_run_charts_reference_is_a_thin_grey_line_named_in_the_legend(run_inputs, reference_monthly):
+    monthly, signals, explanations = run_inputs
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6", "KPI11"], explanations, name="Alpha",
+                              reference=reference_monthly)
+    figure_parts(chart)
+    for ax, value in zip(chart.figure.axes, (55.0, 41.0, 95.0)):
+        grey = [ln for ln in ax.lines if to_hex(ln.get_color()) == to_hex(charts.REFERENCE_COLOUR)]
+        assert len(grey) == 1 and grey[0].get_linewidth() < 1.3
+        assert np.allclose(grey[0].get_ydata(), value)
+        assert ax.get_ylim()[1] >= value  # the axis holds the reference too
+    legend_texts = [t.get_text() for ax in chart.figure.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    legend_texts += [t.get_text() for legend in chart.figure.legends for t in legend.get_texts()]
+    assert "England and Wales" in legend_texts
+    assert "England and Wales 55.0% to 55.0%" in chart.alt and "England and Wales 95.0% to 95.0%" in chart.alt
+    assert "Thin grey line: the monthly percentage for England and Wales" in chart.caption
+    # The run analysis is the unit's own; the KPI11 axis now reaches the reference's 95%.
+    assert f"KPI4: {explanations['KPI4']}" in chart.caption and "claim no signal: KPI11 (4)" in chart.caption
+    assert "Vertical axes stop below 100% for KPI4 (80%), KPI6 (50%)." in chart.caption
+
+
+def test_run_charts_reference_name_is_escaped(run_inputs, reference_monthly):
+    monthly, signals, explanations = run_inputs
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI4"], explanations,
+                              reference=reference_monthly.assign(code="X1"), reference_name=AWKWARD_NAME)
+    parts = figure_parts(chart)
+    assert "<script>" not in parts["html"] and ESCAPED_SCRIPT in parts["caption"]
+
+
+# p_chart_grid
+
+
+def test_p_chart_grid_panels_words_and_signal_frame(p_frames, p_frame):
+    chart = charts.p_chart_grid(p_frames, name="Alpha")
+    parts = figure_parts(chart)
+    axes = chart.figure.axes
+    assert len(axes) == 2 and len(chart.figure.legends) == 1
+    centre = charts.format_pct(100 * p_frame["cl"].iloc[0])
+    for words in (chart.alt, chart.caption):
+        assert f"KPI4: centre line {centre}" in words or f"centre line of {centre}" in words
+        assert "1 of 11 months falls outside the limits (above: May 2016)" in words
+    assert "runs analysis: a signal of non-random variation" in chart.alt
+    assert "KPI6: centre line 50.0%" in chart.caption and "runs signal: too few crossings" in chart.caption
+    assert "No p-chart for KPI7: a p-chart needs at least 10 months" in chart.caption
+    assert "KPI4 1 month" in chart.caption  # August is a gap
+    texts = figure_texts(chart)
+    assert f"Centre line {centre}; 1 month outside" in texts and "Runs: no signal" in texts
+    assert any(t.startswith("Runs signal") for t in texts)
+    assert to_hex(axes[1].spines["top"].get_edgecolor()) == to_hex(charts.SIGNAL_COLOUR)
+    assert not axes[0].spines["top"].get_visible()
+    line = [ln for ln in axes[0].lines if ln.get_marker() == "o"][0]
+    assert np.isnan(line.get_ydata()[7])
+    assert parts["alt"].startswith("p-charts of 2 KPIs for Alpha")
+
+
+def test_p_chart_grid_escapes_names_and_handles_empty_input(p_frames):
+    parts = figure_parts(charts.p_chart_grid(p_frames, name=AWKWARD_NAME))
+    assert "<script>" not in parts["html"] and ESCAPED_SCRIPT in parts["alt"]
+    for chart in (charts.p_chart_grid({}), charts.p_chart_grid(None), charts.p_chart_grid({"KPI4": None}),
+                  charts.p_chart_grid({"KPI4": pd.DataFrame()})):
+        says_no_records(chart)
+        figure_parts(chart)
+    assert "KPI4" in charts.p_chart_grid({"KPI4": None}).caption
+
+
+def test_p_chart_grid_nine_kpis_fit_a_page(p_frame):
+    chart = charts.p_chart_grid({f"KPI{i}": p_frame for i in range(3, 12)})
+    assert len(chart.figure.axes) == 9
+    _, height = chart.figure.get_size_inches()
+    assert 8.5 <= height <= 10.5
+
+
+# time_to_event_pair
+
+
+def test_time_to_event_pair_matches_two_single_charts(tte):
+    chart = charts.time_to_event_pair(tte, "S1", {"assessment": 90, "dxa": 90}, name="Alpha")
+    parts = figure_parts(chart)
+    single = charts.time_to_event(tte, "S1", "assessment", limit_days=90, name="Alpha")
+    assert "68.0% of 25 by day 90" in chart.alt and "37.5% of 8 by day 90" in chart.alt
+    assert "median 52.5 days" in chart.alt and single.alt in chart.alt
+    left, right = chart.figure.axes
+    assert any(np.allclose(line.get_xdata(), 90) for line in left.lines)
+    legend = [t.get_text() for t in left.get_legend().get_texts()]
+    assert len(legend) == 2 and all("median" in t and "IQR" in t for t in legend)
+    assert "Alpha (S1)" in legend[0] and "England and Wales" in legend[1]
+    # S1 has no DXA records: the right panel says so, and so do the words.
+    assert right.get_legend() is None and not right.axison
+    assert "Alpha (S1) has no records with a DXA scan on or after the fracture date." in chart.caption
+    assert parts["alt"].startswith("Two step charts side by side.")
+
+
+def test_time_to_event_pair_uses_the_limits_given(tte):
+    chart = charts.time_to_event_pair(tte, "NATIONAL", {"assessment": 60, "dxa": 30})
+    left, right = chart.figure.axes
+    assert any(np.allclose(line.get_xdata(), 60) for line in left.lines)
+    assert any(np.allclose(line.get_xdata(), 30) for line in right.lines)
+    assert "by day 60" in chart.alt and "by day 30" in chart.alt
+    assert len(left.get_legend().get_texts()) == 1  # England and Wales alone
+    default = charts.time_to_event_pair(tte, "NATIONAL", {})
+    assert "by day 90" in default.alt
+
+
+def test_time_to_event_pair_escapes_and_handles_empty_input(tte):
+    parts = figure_parts(charts.time_to_event_pair(tte, "S1", {"assessment": 90}, name=AWKWARD_NAME))
+    assert "<script>" not in parts["html"] and ESCAPED_SCRIPT in parts["alt"]
+    for chart in (charts.time_to_event_pair(tte, "nobody", {"assessment": 90, "dxa": 90}),
+                  charts.time_to_event_pair(tte.iloc[0:0], "S1", {"assessment": 90, "dxa": 90}),
+                  charts.time_to_event_pair(pd.DataFrame(), "S1", None)):
+        says_no_records(chart)
+        figure_parts(chart)

@@ -1,0 +1,80 @@
+"""Incremental builds: only what changed is rebuilt; an interrupted build resumes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from fls_report.build import build
+from fls_report.io import safe_name, write_text_atomic
+
+
+def actions(result) -> dict[str, str]:
+    return {o.code: o.action for o in result.outcomes}
+
+
+@pytest.fixture(scope="module")
+def run_folder(small_run, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("incremental")
+    for name in ("params.yml", "services.csv", "fls_extract_2016.csv"):
+        shutil.copy(small_run.parent / name, folder / name)
+    first = build(folder / "params.yml", workers=2, progress=False)
+    assert set(actions(first).values()) == {"execute"} and not first.failures
+    return folder
+
+
+def test_no_change_rebuild_touches_nothing(run_folder):
+    pages = {p: p.stat().st_mtime_ns for p in (run_folder / "out" / "site").rglob("*.html") if p.name != "index.html"}
+    again = build(run_folder / "params.yml", workers=2, progress=False)
+    assert set(actions(again).values()) == {"up to date"}
+    assert {p: p.stat().st_mtime_ns for p in pages} == pages
+    manifest = json.loads((run_folder / "out" / "manifest.json").read_text())
+    assert {r["action"] for r in manifest["reports"]} == {"up to date"}
+
+
+def test_a_data_correction_in_one_service_reruns_only_what_depends_on_it(run_folder):
+    extract = pd.read_csv(run_folder / "fls_extract_2016.csv", dtype=str, keep_default_na=False)
+    # Correct one faulty NHS number of a service: a data-quality count changes, no KPI does.
+    issues = pd.read_csv(run_folder / "out" / "tables" / "data_quality_issues.csv", dtype=str)
+    code = issues.loc[(issues["field"] == "nhs_number") & (issues["rule"] == "invalid value"), "code"].iloc[0]
+    rows = extract.index[(extract["service_code"] == code) & ~extract["nhs_number"].str.replace(" ", "").str.fullmatch(r"\d{10}")]
+    extract.loc[rows[:1], "nhs_number"] = "943 476 5919"
+    extract.to_csv(run_folder / "fls_extract_2016.csv", index=False)
+    result = build(run_folder / "params.yml", workers=2, progress=False)
+    done = actions(result)
+    assert done[code] == "execute" and done["DATA_QUALITY"] == "execute"
+    others = {c: a for c, a in done.items() if c not in (code, "DATA_QUALITY")}
+    assert set(others.values()) == {"re-render footer"}  # the extract's checksum is in every footer
+    national = (run_folder / "out" / "site" / "national.html").read_text()
+    new_checksum = json.loads((run_folder / "out" / "manifest.json").read_text())["inputs"]["extract"]["sha256"]
+    assert new_checksum in national
+
+
+def test_an_interrupted_build_leaves_no_partial_page_and_resumes(run_folder, monkeypatch):
+    services = pd.read_csv(run_folder / "services.csv", dtype=str, keep_default_na=False)
+    code = services["service_code"].iloc[0]
+    page = run_folder / "out" / "site" / "services" / f"{safe_name(code)}.html"
+    before = page.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("fls_report.io.os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_text_atomic(page, "<html>half a page")
+    monkeypatch.undo()
+    assert page.read_bytes() == before  # the old page is intact, and no temporary file is left
+    assert not [p for p in page.parent.iterdir() if p.name.startswith(".")]
+    page.unlink()  # a build killed before this page was written
+    result = build(run_folder / "params.yml", workers=2, progress=False)
+    assert actions(result)[code] == "execute"
+    assert {a for c, a in actions(result).items() if c != code} == {"up to date"}
+    assert page.read_bytes() == before
+
+
+def test_force_rebuilds_everything(run_folder):
+    result = build(run_folder / "params.yml", workers=2, progress=False, force=True)
+    assert set(actions(result).values()) == {"execute"}

@@ -489,14 +489,10 @@ def service_kpi_table(run: Run, code: str) -> Html:
     )
 
 
-def service_monthly(run: Run, code: str) -> charts.Chart:
-    nation = NATION_CODES[run.service(code)["nation"]]
-    return charts.monthly_lines(run.monthly, TREND_KPIS, code=code, nation_code=nation, names=run.names)
-
-
-def service_time_to_event(run: Run, code: str, event: str) -> charts.Chart:
-    limit = run.params.kpi.assessment_days if event == "assessment" else run.params.kpi.dxa_days
-    return charts.time_to_event(run.time_to_event, code, event, limit_days=limit, name=run.names.get(code))
+def service_time_to_event(run: Run, code: str) -> charts.Chart:
+    """Cumulative time from fracture to assessment and to DXA, service against national."""
+    limits = {"assessment": run.params.kpi.assessment_days, "dxa": run.params.kpi.dxa_days}
+    return charts.time_to_event_pair(run.time_to_event, code, limits, name=run.names.get(code))
 
 
 def service_time_summary(run: Run, code: str) -> Html:
@@ -671,9 +667,15 @@ def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
     return charts.funnel(table, benchmarks.funnel_curve(table), kpi_id, names=run.names, highlight=highlight)
 
 
-def funnels(run: Run, highlight: str | None = None) -> Html:
-    """A funnel plot for each of KPI3–KPI11, optionally with one service highlighted."""
-    return Html("".join(_funnel_chart(run, k, highlight).to_html() for k in benchmarks.FUNNEL_KPIS))
+def funnels(run: Run) -> Html:
+    """A funnel plot for each of KPI3–KPI11 (national report)."""
+    return Html("".join(_funnel_chart(run, k, None).to_html() for k in benchmarks.FUNNEL_KPIS))
+
+
+def service_funnels(run: Run, code: str) -> charts.Chart:
+    """The nine funnels as small multiples, the service ringed on each (service report)."""
+    curves = {k: benchmarks.funnel_curve(t) for k, t in run.funnel_tables.items()}
+    return charts.funnel_grid(run.funnel_tables, curves, names=run.names, highlight=code)
 
 
 def funnel_summary_table(run: Run) -> Html:
@@ -752,9 +754,11 @@ def _explanations(run: Run, code: str) -> dict[str, str]:
 
 
 def run_charts(run: Run, code: str = NATIONAL) -> charts.Chart:
-    """Monthly run charts for a unit, with medians and any signal explained."""
+    """Monthly run charts for a unit, with medians and any signal explained; a service's panels
+    also show England and Wales for comparison."""
+    reference = None if code == NATIONAL else run.monthly[run.monthly["code"] == NATIONAL]
     return charts.run_charts(run.monthly, run.signals, code, TREND_KPIS, _explanations(run, code),
-                             name=run.names.get(code))
+                             name=run.names.get(code), reference=reference)
 
 
 def signal_table(run: Run, code: str = NATIONAL) -> Html:
@@ -789,7 +793,7 @@ def service_funnel_statuses(run: Run, code: str) -> Html:
 
 def service_p_charts(run: Run, code: str) -> Html:
     """p-charts for the KPIs whose monthly denominators allow one; says which were left out."""
-    shown, left = [], []
+    shown, left = {}, []
     for kpi_id in TREND_KPIS:
         if kpi_id == "KPI2":
             continue  # KPI2's denominator is an estimate, not patients: no p-chart
@@ -797,10 +801,11 @@ def service_p_charts(run: Run, code: str) -> Html:
         if chart is None:
             left.append(kpi_id)
         else:
-            shown.append(charts.p_chart(chart, kpi_id, name=run.names.get(code)).to_html())
+            shown[kpi_id] = chart
     note = ""
     if left:
         note = (f"<p><small>No p-chart for {', '.join(left)}: fewer than {benchmarks.P_CHART_MIN_MONTHS} months "
                 f"with eligible patients, or under {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} a month on average."
                 "</small></p>")
-    return Html("".join(shown) + note)
+    figure = charts.p_chart_grid(shown, name=run.names.get(code)).to_html() if shown else ""
+    return Html(figure + note)

@@ -53,3 +53,43 @@ def test_restricted_lists_do_hold_them(synthetic_run):
     folder, extract = synthetic_run
     rejected = (folder / "out" / "restricted" / "rejected_records.csv").read_text()
     assert any(v in rejected for v in identifier_values(extract))
+
+
+def readable_text(path) -> str:
+    """The text a reader could see in a published file, whatever its format."""
+    if path.suffix == ".pdf":
+        from pypdf import PdfReader
+
+        return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+    if path.suffix == ".pptx":
+        from pptx import Presentation
+
+        deck = Presentation(path)
+        parts = []
+        for slide in deck.slides:
+            for shape in slide.shapes:
+                if shape.has_text_frame:
+                    parts.append(shape.text_frame.text)
+                if getattr(shape, "has_table", False) and shape.has_table:
+                    parts += [cell.text for row in shape.table.rows for cell in row.cells]
+            if slide.has_notes_slide:
+                parts.append(slide.notes_slide.notes_text_frame.text)
+        return "\n".join(parts)
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path, read_only=True)
+        return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v is not None)
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_identifiers_absent_from_the_built_site(built_site, small_run):
+    extract = pd.read_csv(small_run.parent / "fls_extract_2016.csv", dtype=str, keep_default_na=False)
+    values = identifier_values(extract)
+    files = [p for p in built_site.rglob("*") if p.is_file() and "restricted" not in p.relative_to(built_site).parts]
+    kinds = {p.suffix for p in files}
+    assert {".html", ".ipynb", ".csv", ".xlsx", ".pptx", ".pdf", ".json"} <= kinds
+    for path in files:
+        text = readable_text(path)
+        leaked = [v for v in values if v in text]
+        assert not leaked, f"{path.relative_to(built_site)} holds {len(leaked)} identifier values"

@@ -394,21 +394,33 @@ def eighty_fifty_eighty_table(run: Run) -> Html:
     )
 
 
+def kpi_definition(params: Params, kpi_id: str) -> str:
+    """What a KPI counts, in words: numerator and denominator.
+
+    KPI3–KPI11 come from their functions' docstrings (:data:`fls_report.kpis.RECORD_KPIS`), so the
+    words cannot drift from the code; KPI1 and KPI2 are computed from tables and are described
+    here with the run's parameters.
+    """
+    kpi = params.kpi
+    if kpi_id == "KPI1":
+        return (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
+                f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
+                "each field counted over the records it applies to. A service's row: key fields not over "
+                "the limit / key fields that apply. England, Wales and England and Wales: services meeting "
+                "the rule / services with records.")
+    if kpi_id == "KPI2":
+        return ("Records submitted as a percentage of the local expected caseload for the period "
+                "(the services file's expected caseload, or 5 × local hip fractures). May exceed 100%.")
+    doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
+    return " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
+
+
 def methods(run: Run) -> Html:
     """Definitions and the parameters used, printed from the code that computed them."""
     kpi = run.params.kpi
     items = []
     for kpi_id in KPI_NUMBERS:
-        if kpi_id == "KPI1":
-            text = (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
-                    f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
-                    "each field counted over the records it applies to.")
-        elif kpi_id == "KPI2":
-            text = ("Records submitted as a percentage of the local expected caseload for the period "
-                    "(the services file's expected caseload, or 5 × local hip fractures).")
-        else:
-            doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
-            text = " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
+        text = kpi_definition(run.params, kpi_id)
         items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id))}.</dd>")
     p = run.params
     parameters = [

@@ -37,7 +37,7 @@ from fls_report import benchmarks
 from fls_report.io import write_bytes_atomic
 from fls_report.kpis import ENGLAND, KPI_IDS, KPI_NAMES, LEVEL_NAMES, NATIONAL, RECORD_KPIS, WALES, rank_services
 from fls_report.params import Params
-from fls_report.report import Run, band_rule, fmt_pct, status_words
+from fls_report.report import Run, band_rule, fmt_pct, kpi_definition, status_words
 
 CREATOR = "fls-report"
 BENCHMARK = "Benchmark"
@@ -62,28 +62,6 @@ _WRAP = Alignment(wrap_text=True, vertical="top")
 
 # ---------------------------------------------------------------------------------------------
 # Definitions text (one place: the Definitions sheet, and anything else that needs it)
-
-
-def kpi_definition(params: Params, kpi_id: str) -> str:
-    """What a KPI counts, in words: numerator and denominator.
-
-    KPI3–KPI11 come from their functions' docstrings (:data:`fls_report.kpis.RECORD_KPIS`), as the
-    report's methods section does; KPI1 and KPI2 are computed from tables, not record functions,
-    and are described here with the run's parameters.
-    """
-    kpi = params.kpi
-    if kpi_id == "KPI1":
-        return (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
-                f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
-                "each field counted over the records it applies to. A service's row: key fields not over "
-                "the limit / key fields that apply. England, Wales and England and Wales: services meeting "
-                "the rule / services with records.")
-    if kpi_id == "KPI2":
-        return ("Records submitted as a percentage of the local expected caseload for the period "
-                "(the services file's expected caseload, or 5 × local hip fractures). May exceed 100%.")
-    doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
-    text = " ".join(doc[1].split()) if len(doc) > 1 else ""
-    return text.replace("``", "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -490,8 +490,8 @@ def service_kpi_table(run: Run, code: str) -> Html:
                    "is shown.</p>")
     return Html(
         earlier
-        + f"<table><caption>{esc(service['name'])}: key performance indicators against {esc(service['nation'])} "
-        "and England and Wales. KPI1 for the service is key fields complete / key fields that apply; "
+        + f"<table><caption>{esc(service['name'])}: key performance indicators against its nation "
+        f"({esc(service['nation'])}) and England and Wales. KPI1 for the service is key fields complete / key fields that apply; "
         "for the nations, services meeting the rule. Rank 1 is the highest percentage among services "
         "with patients eligible (ties share a rank). † fewer than 10 in the denominator.</caption>"
         '<thead><tr><th>KPI</th><th class="num">Numerator / denominator</th><th class="num">Service %</th>'

@@ -29,7 +29,6 @@ import io
 import math
 import textwrap
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Mapping, Sequence
 
 import matplotlib
@@ -41,6 +40,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, MaxNLocator, MultipleLocator, StrMethodFormatter
 
+from fls_report.formatting import BLANK, one_decimal
 from fls_report import benchmarks
 from fls_report import dictionary as dd
 from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, LEVEL_NAMES, NATIONAL, WALES
@@ -201,9 +201,8 @@ def _close(figure: Figure) -> None:
 
 def format_pct(value) -> str:
     """A percentage to one decimal place, halves rounded up, with ``%`` (``"–"`` if blank)."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+    text = one_decimal(value)
+    return text if text == BLANK else f"{text}%"
 
 
 def format_days(value) -> str:

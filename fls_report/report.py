@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 from fls_report import benchmarks, charts, stats
 from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS, WALES
 from fls_report.kpis import KEY_FIELD_NAMES, rank_services
+from fls_report.formatting import BLANK, one_decimal
 from fls_report.io import safe_name
 from fls_report.params import Params, load_params
 from fls_report.pipeline import Outputs
@@ -50,9 +50,8 @@ def esc(value) -> str:
 
 def fmt_pct(value, suffix: str = "") -> str:
     """A percentage to one decimal place, halves rounded up; an en dash when blank."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{Decimal(repr(float(value))).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}{suffix}"
+    text = one_decimal(value)
+    return text if text == BLANK else f"{text}{suffix}"
 
 
 def fmt_count(value) -> str:

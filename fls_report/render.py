@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
-import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -231,14 +230,3 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         version=__version__,
     )
     return write_text_atomic(site.index, markup)
-
-
-def copy_file(source: Path, target: Path) -> Path:
-    """Copy a file into the site atomically."""
-    return write_bytes_atomic(target, source.read_bytes())
-
-
-def clear_site(site: Site) -> None:
-    """Remove a previous site before a full build, so no stale page survives."""
-    if site.root.exists():
-        shutil.rmtree(site.root)

@@ -371,10 +371,6 @@ def case_mix_chart(run: Run, characteristic: str) -> charts.Chart:
     return charts.case_mix(run.case_mix, characteristic)
 
 
-def monthly_national(run: Run) -> charts.Chart:
-    return charts.monthly_lines(run.monthly, TREND_KPIS)
-
-
 def eighty_fifty_eighty_table(run: Run) -> Html:
     """Services meeting the 80/50/80 goals, per nation and nationally."""
     summary = run.eighty_fifty_eighty_summary

@@ -9,7 +9,7 @@ DEMO_DATA := data/synthetic/fls_extract_2016.csv data/synthetic/services.csv
 DEMO_2017_DATA := data/synthetic-2017/fls_extract_2017.csv data/synthetic-2017/services.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help install report report-2017 demo-data test clean
+.PHONY: help install report report-2017 demo-data test bench clean
 
 ## help: list the targets
 help:
@@ -45,6 +45,10 @@ report-2017: $(STAMP) $(DEMO_2017_DATA)
 ## test: set everything up and run the test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## bench: time the builds (demo against the naive way, scale, 1M-record compute, rebuilds); writes benchmarks/results.md
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 ## clean: remove the demo outputs and synthetic data (keeps .venv)
 clean:

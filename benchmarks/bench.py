@@ -1,0 +1,235 @@
+"""Benchmarks of the build (issue: fast, reproducible, incremental builds).
+
+Runs each scenario in fresh processes, several times, and prints a table of medians and peak
+memory; writes the same table, with a description of the machine, to ``benchmarks/results.md``
+(or ``--out``). Scenarios:
+
+- ``demo``: the 38-service demo site, our build (``fls-report build --force``) against the naive
+  way (papermill CLI, then ``jupyter nbconvert`` CLI, one report after another), with the ratio;
+- ``scale``: 150 services and 250,000 records, the full site;
+- ``compute``: validate, KPIs and statistics on 1,000,000 records;
+- ``rebuild``: a no-change rebuild and a rebuild after correcting one service's data.
+
+Peak memory is the maximum resident set size of the measured process itself (GNU ``time``'s
+``%M``); the kernels and workers it starts are separate processes and are not included.
+
+Usage: ``python benchmarks/bench.py [--runs 3] [--only demo,compute] [--quick] [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FLS = str(BIN / "fls-report")
+TIME = shutil.which("time", path="/usr/bin") or "/usr/bin/time"
+
+TARGETS = {
+    "demo build (ours)": "< 40 s and ≥ 8× faster than naive",
+    "scale build, 150 services × 250,000 records": "< 6 min",
+    "compute, 1,000,000 records": "< 30 s, < 4 GB",
+    "no-change rebuild (demo)": "< 5 s",
+    "one-service-changed rebuild (demo)": "< 10 s",
+}
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    peak_kb: list[int] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peak_kb) / 1024
+
+
+def timed(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB) of one command, via GNU time; fails loudly."""
+    report = cwd / ".bench-time"
+    done = subprocess.run([TIME, "-f", "%e %M", "-o", str(report), *command], cwd=cwd,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}")
+    seconds, peak = report.read_text().split()[-2:]
+    return float(seconds), int(peak)
+
+
+def params_file(folder: Path, extract: str, year: int = 2016) -> Path:
+    path = folder / "params.yml"
+    path.write_text(
+        f"title: Benchmark run\nperiod_start: {year}-01-01\nperiod_end: {year}-12-31\n"
+        f"data_cutoff: {year + 1}-06-30\nextract: {extract}\nservices: services.csv\noutput: out\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def synth(folder: Path, services: int, patients: int) -> Path:
+    subprocess.run([FLS, "synth", "--out", str(folder), "--services", str(services), "--patients", str(patients)],
+                   check=True, capture_output=True)
+    return params_file(folder, "fls_extract_2016.csv")
+
+
+def naive_build(folder: Path, params: Path) -> None:
+    """The naive way: a papermill CLI call and a jupyter nbconvert CLI call per report, in turn."""
+    from fls_report.params import load_params
+    from fls_report.validate import read_services
+
+    subprocess.run([FLS, "compute", str(params)], check=True, capture_output=True)
+    codes = read_services(load_params(params).services).codes
+    out = folder / "naive"
+    out.mkdir(exist_ok=True)
+    reports = [("national", {}), ("data_quality", {})] + [("service", {"service_code": c}) for c in codes]
+    for i, (notebook, extra) in enumerate(reports):
+        executed = out / f"{i:03d}-{notebook}.ipynb"
+        args = [str(BIN / "papermill"), str(REPO / "notebooks" / f"{notebook}.ipynb"), str(executed),
+                "-p", "params_path", str(params), "--cwd", str(REPO / "notebooks"), "--no-progress-bar"]
+        for key, value in extra.items():
+            args += ["-r", key, value]  # -r: raw string, so codes like 050 stay text
+        subprocess.run(args, check=True, capture_output=True)
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+                       check=True, capture_output=True)
+
+
+def run_demo(runs: int, scratch: Path, quick: bool) -> list[Result]:
+    folder = scratch / "demo"
+    folder.mkdir()
+    params = synth(folder, 6 if quick else 38, 1500 if quick else 18356)
+    ours, naive = Result("demo build (ours)"), Result("demo build (naive: papermill + nbconvert CLIs)")
+    for _ in range(runs):  # side by side in the same invocation, alternating
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        seconds, peak = timed([FLS, "build", str(params), "--force"], folder)
+        ours.seconds.append(seconds), ours.peak_kb.append(peak)
+        shutil.rmtree(folder / "naive", ignore_errors=True)
+        seconds, peak = timed([sys.executable, str(Path(__file__).resolve()), "--naive", str(params)], folder)
+        naive.seconds.append(seconds), naive.peak_kb.append(peak)
+    return [ours, naive]
+
+
+def run_scale(runs: int, scratch: Path, quick: bool) -> list[Result]:
+    folder = scratch / "scale"
+    folder.mkdir()
+    params = synth(folder, 12 if quick else 150, 10000 if quick else 250000)
+    result = Result("scale build, 150 services × 250,000 records")
+    for _ in range(runs):
+        shutil.rmtree(folder / "out", ignore_errors=True)
+        seconds, peak = timed([FLS, "build", str(params), "--force"], folder)
+        result.seconds.append(seconds), result.peak_kb.append(peak)
+    return [result]
+
+
+def run_compute(runs: int, scratch: Path, quick: bool) -> list[Result]:
+    folder = scratch / "compute"
+    folder.mkdir()
+    params = synth(folder, 150, 20000 if quick else 1000000)
+    result = Result("compute, 1,000,000 records")
+    for _ in range(runs):
+        seconds, peak = timed([FLS, "compute", str(params)], folder)
+        result.seconds.append(seconds), result.peak_kb.append(peak)
+    return [result]
+
+
+def run_rebuilds(runs: int, scratch: Path, quick: bool) -> list[Result]:
+    folder = scratch / "rebuild"
+    folder.mkdir()
+    params = synth(folder, 6 if quick else 38, 1500 if quick else 18356)
+    subprocess.run([FLS, "build", str(params)], check=True, capture_output=True, cwd=folder)
+    unchanged, corrected = Result("no-change rebuild (demo)"), Result("one-service-changed rebuild (demo)")
+    for _ in range(runs):
+        seconds, peak = timed([FLS, "build", str(params)], folder)
+        unchanged.seconds.append(seconds), unchanged.peak_kb.append(peak)
+        correct_one_service(folder)
+        seconds, peak = timed([FLS, "build", str(params)], folder)
+        corrected.seconds.append(seconds), corrected.peak_kb.append(peak)
+    return [unchanged, corrected]
+
+
+def correct_one_service(folder: Path) -> None:
+    """Fix one invalid NHS number of one service: a data-quality count changes, no KPI does."""
+    extract = pd.read_csv(folder / "fls_extract_2016.csv", dtype=str, keep_default_na=False)
+    digits = extract["nhs_number"].str.replace(" ", "")
+    faulty = extract.index[(extract["nhs_number"] != "") & ~digits.str.fullmatch(r"\d{10}")]
+    if faulty.empty:
+        raise SystemExit("no faulty NHS number left to correct")
+    extract.loc[faulty[:1], "nhs_number"] = "943 476 5919"
+    extract.to_csv(folder / "fls_extract_2016.csv", index=False)
+
+
+def machine() -> list[str]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")), 0)
+    from fls_report.pipeline import versions
+
+    found = versions()
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory {memory_kb / 1024 / 1024:.1f} GiB",
+        f"- {platform.platform()}; Python {platform.python_version()}",
+        "- " + ", ".join(f"{k} {v}" for k, v in found.items() if k not in ("python",)),
+        f"- run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    ]
+
+
+def table(results: list[Result]) -> list[str]:
+    lines = ["| scenario | median s | runs (s) | peak RSS MB | target |", "|---|---|---|---|---|"]
+    for r in results:
+        runs = ", ".join(f"{s:.1f}" for s in r.seconds)
+        lines.append(f"| {r.name} | {r.median:.1f} | {runs} | {r.peak_mb:.0f} | {TARGETS.get(r.name, '')} |")
+    by_name = {r.name: r for r in results}
+    naive = by_name.get("demo build (naive: papermill + nbconvert CLIs)")
+    ours = by_name.get("demo build (ours)")
+    if naive and ours:
+        lines.append("")
+        lines.append(f"Demo build: ours is **{naive.median / ours.median:.1f}×** faster than the naive way (median/median).")
+    return lines
+
+
+SCENARIOS = {"demo": run_demo, "scale": run_scale, "compute": run_compute, "rebuild": run_rebuilds}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script works")
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
+    parser.add_argument("--naive", metavar="PARAMS", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.naive:  # the measured child of the naive scenario
+        naive_build(Path.cwd(), Path(args.naive))
+        return 0
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="fls-bench-") as scratch:
+        for name in args.only.split(","):
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            results += SCENARIOS[name](args.runs, Path(scratch), args.quick)
+    lines = table(results)
+    print("\n".join(lines))
+    header = ["# Benchmark results", "", "Produced by `make bench` (`python benchmarks/bench.py`): medians of "
+              f"{args.runs} runs{' (QUICK: small sizes, not the targets)' if args.quick else ''}.", "", "## Machine", ""]
+    Path(args.out).write_text("\n".join(header + machine() + ["", "## Results", ""] + lines) + "\n", encoding="utf-8")
+    print(f"written: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -874,6 +874,23 @@ def _month_labels(months: list[str]) -> tuple[list[str], str]:
     return list(months), "Month of fracture"
 
 
+def _spare_slots(figure: Figure, axes, n_panels: int, n_rows: int, n_cols: int, title: str, xlabel: str) -> list:
+    """Turn off the grid's unused panel slots and title the figure; returns the unused slots."""
+    spare = [axes[j // n_cols][j % n_cols] for j in range(n_panels, n_rows * n_cols)]
+    for ax in spare:
+        ax.set_axis_off()
+    _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    return spare
+
+
+def _place_legend(figure: Figure, spare: list, handles: list) -> None:
+    """The legend in the first empty panel slot, next to the panels it explains, or below the grid."""
+    if spare:
+        spare[0].legend(handles=handles, loc="center left", frameon=False, borderaxespad=0)
+    else:
+        figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+
+
 @_styled
 def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | None = None,
                   nation_code: str | None = None, names: Mapping[str, str] | None = None) -> Chart:
@@ -954,17 +971,10 @@ def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | Non
         if i % n_cols == 0:
             ax.set_ylabel("%")
         ax.tick_params(axis="x", labelbottom=True)
-    spare = [axes[j // n_cols][j % n_cols] for j in range(len(kpi_ids), n_rows * n_cols)]
-    for ax in spare:
-        ax.set_axis_off()
-    _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    spare = _spare_slots(figure, axes, len(kpi_ids), n_rows, n_cols, title, xlabel)
     handles = [Line2D([], [], color=c, ls=s, marker=m, markersize=4, lw=w, label=_plain(_wrap(n, 34)))
                for _, n, c, s, m, w in lines]
-    if spare:
-        # An empty panel slot holds the legend, next to the panels it explains.
-        spare[0].legend(handles=handles, loc="center left", frameon=False, borderaxespad=0)
-    else:
-        figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+    _place_legend(figure, spare, handles)
 
     summaries, gaps = [], {}
     for kpi_id in kpi_ids:
@@ -1867,10 +1877,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         if i % n_cols == 0:
             ax.set_ylabel("%")
         ax.tick_params(axis="x", labelbottom=True)
-    spare = [axes[j // n_cols][j % n_cols] for j in range(len(kpi_ids), n_rows * n_cols)]
-    for ax in spare:
-        ax.set_axis_off()
-    _title(figure, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
+    spare = _spare_slots(figure, axes, len(kpi_ids), n_rows, n_cols, title, xlabel)
     handles = [Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, label="Monthly %"),
                Line2D([], [], color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), label="Median")]
     if ref_values:
@@ -1882,10 +1889,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         handles.append(Line2D([], [], ls="none", marker="D", markersize=6, color=SIGNAL_COLOUR,
                               markeredgecolor=OKABE_ITO["black"], markeredgewidth=0.5,
                               label="Longest run (a shift)"))
-    if spare:
-        spare[0].legend(handles=handles, loc="center left", frameon=False, borderaxespad=0)
-    else:
-        figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+    _place_legend(figure, spare, handles)
 
     gaps = [f"{kpi_id} {_plural(int(values[kpi_id].isna().sum()), 'month')}" for kpi_id in kpi_ids
             if values[kpi_id].isna().any()]

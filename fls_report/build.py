@@ -36,6 +36,8 @@ from fls_report.report import fmt_pct
 from fls_report.validate import read_services
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+#: What a build can write for each report: the HTML page always; its PDF and slide pack by default.
+FORMATS = ("html", "pdf", "slides")
 INDEX_KPIS = ("KPI1", "KPI2", "KPI4", "KPI5", "KPI7", "KPI11")
 
 
@@ -66,8 +68,9 @@ class JobOutcome:
 
 
 def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None = None,
-                notebooks: Path = NOTEBOOKS) -> list[ReportJob]:
-    """Every report of a run: national, data quality, then one per service (all, or ``codes``).
+                notebooks: Path = NOTEBOOKS, formats: tuple[str, ...] = FORMATS) -> list[ReportJob]:
+    """Every report of a run: national, data quality, then one per service (all, or ``codes``),
+    with a PDF and a slide pack only when ``formats`` names them.
 
     Raises
     ------
@@ -97,7 +100,22 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
                       {"params_path": source, "service_code": code}, site.slides / slides.pack_file_name(code),
                       pdf.pdf_path_for(site.root, page))
         )
-    return jobs
+    return [dataclass_replace(job, slides=job.slides if "slides" in formats else None,
+                              pdf=job.pdf if "pdf" in formats else None) for job in jobs]
+
+
+def check_formats(formats) -> tuple[str, ...]:
+    """``formats`` in the order of :data:`FORMATS`, checked; the HTML page is always made.
+
+    Raises
+    ------
+    InputError
+        For a format that is not one of :data:`FORMATS`.
+    """
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise InputError(f"--formats: unknown format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    return tuple(f for f in FORMATS if f in formats or f == "html")
 
 
 def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
@@ -260,7 +278,7 @@ class BuildResult:
 
 def build(params_path: str | Path, codes: list[str] | None = None, workers: int | None = None,
           notebooks: Path | None = None, scheduler: str | None = None, progress: bool = True,
-          force: bool = False) -> BuildResult:
+          force: bool = False, formats: tuple[str, ...] = FORMATS) -> BuildResult:
     """Compute the tables, run and render the reports that changed, write the index and downloads.
 
     Parameters
@@ -279,12 +297,17 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         Show a progress bar on standard error.
     force
         Rebuild everything, ignoring what an earlier build left (see :mod:`fls_report.incremental`).
+    formats
+        What to write for each report (:data:`FORMATS`): the HTML page always; ``"pdf"`` and
+        ``"slides"`` when named. Files of a format left out are removed, so the site never
+        offers a PDF or slide pack older than its page.
     """
     started = time.perf_counter()
     notebooks = notebooks or NOTEBOOKS
+    formats = check_formats(formats)
     params = load_params(params_path)
     services = read_services(params.services).frame
-    jobs = report_jobs(params, services, codes, notebooks)  # checks --service before anything is written
+    jobs = report_jobs(params, services, codes, notebooks, formats)  # checks --service before anything is written
     out = Outputs(params.output)
     earlier = _read_manifest(out.manifest)
     recompute = force or tables_stale(params, out, earlier)
@@ -388,9 +411,11 @@ def tables_stale(params: Params, out: Outputs, earlier: dict) -> bool:
 
 
 def remove_stale_pages(site: render.Site, jobs: list[ReportJob]) -> None:
-    """Delete service pages and packs of services no longer in the services file."""
-    wanted = {job.page for job in jobs} | {job.slides for job in jobs if job.slides}
-    for folder, pattern in ((site.root / "services", "*.html"), (site.slides, "*.pptx")):
+    """Delete service pages of services no longer in the services file, and slide packs and PDFs
+    that no job wrote (their service is gone, or the build left their format out)."""
+    wanted = {job.page for job in jobs} | {job.slides for job in jobs if job.slides} | {job.pdf for job in jobs if job.pdf}
+    pdfs = pdf.pdf_path_for(site.root, site.national).parent
+    for folder, pattern in ((site.root / "services", "*.html"), (site.slides, "*.pptx"), (pdfs, "**/*.pdf")):
         for path in folder.glob(pattern) if folder.exists() else []:
             if path not in wanted:
                 path.unlink()

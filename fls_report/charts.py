@@ -24,17 +24,21 @@ from __future__ import annotations
 import base64
 import calendar
 import functools
+import hashlib
 import html
 import io
 import math
 import textwrap
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import matplotlib
+import matplotlib.image
 import matplotlib.style
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -144,6 +148,11 @@ class Chart:
     figure: Figure
     alt: str
     caption: str
+    #: With ``backdrop`` (a key naming everything else in the figure), the artists that differ
+    #: between charts of one kind, e.g. a highlighted service's rings and labels: only these are
+    #: drawn, over a cached drawing of the rest (:func:`_png_over_backdrop`).
+    changing: tuple = field(default=(), repr=False, compare=False)
+    backdrop: str | None = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_png(self) -> bytes:
@@ -153,10 +162,13 @@ class Chart:
         cannot change the bytes) and cached: change the figure after this and the PNG is stale.
         """
         if "png" not in self._cache:
-            buffer = io.BytesIO()
             with _house_style():
-                self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-            self._cache["png"] = buffer.getvalue()
+                if self.backdrop is None:
+                    buffer = io.BytesIO()
+                    self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+                    self._cache["png"] = buffer.getvalue()
+                else:
+                    self._cache["png"] = _png_over_backdrop(self.figure, self.changing, self.backdrop)
             _close(self.figure)
         return self._cache["png"]
 
@@ -185,6 +197,62 @@ class Chart:
 def _house_style():
     """matplotlib's defaults plus :data:`STYLE`, whatever the caller's rcParams (restored after)."""
     return matplotlib.style.context(["default", STYLE])
+
+
+#: Drawings of the unchanging part of a figure (RGBA pixels at :data:`DPI`), by backdrop key,
+#: most recently used last. A service page's funnel grid is the same for every service except
+#: for the service's rings and labels, so a build draws the nine panels once per worker.
+_BACKDROPS: "OrderedDict[str, np.ndarray]" = OrderedDict()
+BACKDROPS_KEPT = 8
+
+
+def backdrop_key(kind: str, *parts) -> str:
+    """A key for everything a backdrop draws: tables by their content, anything else by repr."""
+    digest = hashlib.sha256(f"{kind}|{DPI}".encode())
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            digest.update(repr((list(part.columns), part.dtypes.astype(str).tolist())).encode())
+            digest.update(pd.util.hash_pandas_object(part, index=True).to_numpy().tobytes())
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _png_over_backdrop(figure: Figure, changing: Sequence, key: str) -> bytes:
+    """PNG bytes of ``figure``, drawing only the ``changing`` artists over a cached drawing of
+    the rest (blitting); the first figure with ``key`` draws that backdrop, hiding them.
+
+    The key must name everything in the figure outside ``changing`` (see :func:`backdrop_key`):
+    two figures with one key must differ only in those artists. The PNG is as ``savefig`` at
+    :data:`DPI` writes it, and the same whether or not the backdrop was already cached.
+    """
+    figure.set_dpi(DPI)
+    canvas = FigureCanvasAgg(figure)
+    pixels = _BACKDROPS.get(key)
+    if pixels is None:
+        visible = [artist.get_visible() for artist in changing]
+        for artist in changing:
+            artist.set_visible(False)
+        try:
+            canvas.draw()
+        finally:
+            for artist, was in zip(changing, visible):
+                artist.set_visible(was)
+        pixels = np.array(canvas.buffer_rgba(), copy=True)
+        _BACKDROPS[key] = pixels
+        while len(_BACKDROPS) > BACKDROPS_KEPT:
+            _BACKDROPS.popitem(last=False)
+    _BACKDROPS.move_to_end(key)
+    renderer = canvas.get_renderer()
+    np.asarray(renderer.buffer_rgba())[...] = pixels
+    for artist in changing:
+        if artist.get_visible():
+            artist.draw(renderer)
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, np.asarray(renderer.buffer_rgba()), format="png", dpi=DPI,
+                            metadata={"Software": None})
+    return buffer.getvalue()
 
 
 def _close(figure: Figure) -> None:
@@ -1811,21 +1879,25 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     ref_label, ref_values = _reference_series(reference, reference_name, kpi_ids, months)
 
     n_cols = 3 if len(kpi_ids) >= 3 else len(kpi_ids)
-    n_rows = math.ceil(len(kpi_ids) / n_cols)
-    figure = _figure(1.2 + 2.7 * n_rows)
-    axes = figure.subplots(n_rows, n_cols, squeeze=False, sharex=True)
+    statuses = {k: _run_status(_signal_row(signals, code, k)) for k in kpi_ids}
+    titles = {k: _plain(_wrap(_kpi_title(k), 27)) + "\n" + _wrap(statuses[k], 27) for k in kpi_ids}
+    n_handles = 2 + int(bool(ref_values)) + 2  # at most: the signal frame and the shift's diamonds
+    layout = _grid_layout(
+        len(kpi_ids), n_cols, 1.75, title_lines=1,
+        panel_title_lines=max(t.count("\n") + 1 for t in titles.values()), status_lines=0,
+        bottom_extra_in=math.ceil(n_handles / 3) * _LEGEND_ROW_IN + 0.1, xlabel=False,
+    )
     x = np.arange(len(months))
     xlabel = ""
     flagged, short, zoomed, no_analysis, described, shift_drawn = [], [], [], [], [], False
     for i, kpi_id in enumerate(kpi_ids):
-        ax = axes[i // n_cols][i % n_cols]
+        ax = layout.axes[i]
         series = values[kpi_id].to_numpy(dtype=float)
         row = _signal_row(signals, code, kpi_id)
         median = float(row["median_pct"]) if row is not None and pd.notna(row["median_pct"]) else np.nan
         useful = int(row["useful_points"]) if row is not None and pd.notna(row["useful_points"]) else 0
         signal = row is not None and _truthy(row["signal"])
         shift = signal and "shift" in row.index and _truthy(row["shift"])
-        few_crossings = signal and "too_few_crossings" in row.index and _truthy(row["too_few_crossings"])
 
         if ref_values:
             ref = ref_values[kpi_id].to_numpy(dtype=float)
@@ -1850,34 +1922,25 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
                            edgecolors=OKABE_ITO["black"], linewidths=0.5, zorder=4, clip_on=False)
                 shift_drawn = True
 
-        kinds = [words for flag, words in ((shift, "a shift"), (few_crossings, "too few crossings")) if flag]
+        status = statuses[kpi_id]
         if signal:
-            status = "Signal: " + (" and ".join(kinds) if kinds else "non-random variation")
             flagged.append(kpi_id)
-            for spine in ax.spines.values():
-                spine.set_visible(True)
-                spine.set_color(SIGNAL_COLOUR)
-                spine.set_linewidth(2.0)
+            _frame(ax, SIGNAL_COLOUR)
         elif row is None:
-            status = "No run analysis"
             no_analysis.append(kpi_id)
         elif useful < MIN_USEFUL_POINTS:
-            status = f"Too few useful months ({useful}) to judge"
             short.append(f"{kpi_id} ({useful})")
-        else:
-            status = "No signal"
         described.append((kpi_id, median, signal, status))
-        ax.set_title(_plain(_wrap(_kpi_title(kpi_id), 27)) + "\n" + _wrap(status, 27), fontsize=10, loc="left",
-                     color=SIGNAL_COLOUR if signal else OKABE_ITO["black"],
-                     fontweight="bold" if signal else "normal")
+        # The title's height is given (y=1), so matplotlib need not measure the axes to place it.
+        ax.set_title(titles[kpi_id], fontsize=10, loc="left", color=SIGNAL_COLOUR if signal else OKABE_ITO["black"],
+                     y=1.0, pad=5.5, fontweight="bold" if signal else "normal")
         ax.set_ylim(0, top)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
         xlabel = _month_axis(ax, months, narrow=True)
         ax.grid(axis="y", color=GREY_LIGHT, lw=0.6)
         if i % n_cols == 0:
             ax.set_ylabel("%")
-        ax.tick_params(axis="x", labelbottom=True)
-    spare = _spare_slots(figure, axes, len(kpi_ids), n_rows, n_cols, title, xlabel)
+    _grid_title(layout, f"{title}, by {xlabel[0].lower()}{xlabel[1:]}")
     handles = [Line2D([], [], color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, label="Monthly %"),
                Line2D([], [], color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), label="Median")]
     if ref_values:
@@ -1889,7 +1952,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         handles.append(Line2D([], [], ls="none", marker="D", markersize=6, color=SIGNAL_COLOUR,
                               markeredgecolor=OKABE_ITO["black"], markeredgewidth=0.5,
                               label="Longest run (a shift)"))
-    _place_legend(figure, spare, handles)
+    _grid_legend(layout, handles, ncol=min(3, len(handles)))
 
     gaps = [f"{kpi_id} {_plural(int(values[kpi_id].isna().sum()), 'month')}" for kpi_id in kpi_ids
             if values[kpi_id].isna().any()]
@@ -1923,7 +1986,19 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         + (f" Thin grey line: the monthly percentage for {ref_label}, for comparison (not part of the run "
            "analysis)." if ref_values else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    return Chart(figure=layout.figure, alt=alt, caption=caption)
+
+
+def _run_status(row: pd.Series | None) -> str:
+    """A run-chart panel's result in a few words, from its row of the run-chart signals."""
+    if row is None:
+        return "No run analysis"
+    if _truthy(row["signal"]):
+        kinds = [words for column, words in (("shift", "a shift"), ("too_few_crossings", "too few crossings"))
+                 if column in row.index and _truthy(row[column])]
+        return "Signal: " + (" and ".join(kinds) if kinds else "non-random variation")
+    useful = int(row["useful_points"]) if pd.notna(row["useful_points"]) else 0
+    return f"Too few useful months ({useful}) to judge" if useful < MIN_USEFUL_POINTS else "No signal"
 
 
 #: The comparison unit's line in :func:`run_charts` (thin, grey, behind the unit's own line).
@@ -2197,9 +2272,9 @@ def _grid_layout(n_panels: int, n_cols: int, panel_height_in: float, *, title_li
     return _GridLayout(figure, axes, n_cols, height_in, panel_height_in, status_lines)
 
 
-def _grid_title(layout: _GridLayout, text: str, width: int = 95) -> None:
+def _grid_title(layout: _GridLayout, text: str, width: int = 95):
     """The figure's title, top left (as :func:`_title`, placed for a hand-made layout)."""
-    layout.figure.suptitle(_plain(_wrap(text, width)), x=0.01, y=1 - 0.1 / layout.height_in, ha="left",
+    return layout.figure.suptitle(_plain(_wrap(text, width)), x=0.01, y=1 - 0.1 / layout.height_in, ha="left",
                            va="top", fontsize=12)
 
 
@@ -2215,15 +2290,15 @@ def _panel_title(ax, text: str, status_lines: int, colour: str = OKABE_ITO["blac
                  fontweight="bold" if bold else "normal", pad=5.5 + status_lines * 9 * 1.2)
 
 
-def _panel_label(ax, text: str, line: int = 0, colour: str = GREY_DARK, bold: bool = False) -> None:
+def _panel_label(ax, text: str, line: int = 0, colour: str = GREY_DARK, bold: bool = False):
     """A 9-pt label just above the axes (``line`` 0 nearest the axes), under the panel's title."""
-    ax.annotate(_plain(text), xy=(0, 1), xycoords="axes fraction", xytext=(0, 3 + line * 9 * 1.2),
+    return ax.annotate(_plain(text), xy=(0, 1), xycoords="axes fraction", xytext=(0, 3 + line * 9 * 1.2),
                 textcoords="offset points", ha="left", va="bottom", fontsize=9, color=colour,
                 fontweight="bold" if bold else "normal", annotation_clip=False)
 
 
-def _grid_legend(layout: _GridLayout, handles: list, ncol: int) -> None:
-    layout.figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.08 / layout.height_in),
+def _grid_legend(layout: _GridLayout, handles: list, ncol: int):
+    return layout.figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.08 / layout.height_in),
                          ncol=ncol, frameon=False, borderaxespad=0, columnspacing=1.6, handletextpad=0.5)
 
 
@@ -2350,6 +2425,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         status_lines=1, bottom_extra_in=legend_rows * _LEGEND_ROW_IN + 0.1,
     )
     sentences, adjusted, exact, zoomed, not_shown, no_curves = [], [], [], [], {}, []
+    changing = []  # what differs from service to service: drawn over a shared backdrop
     for i, (ax, panel) in enumerate(zip(layout.axes, panels)):
         kpi_id, shown, rows, attrs = panel["kpi_id"], panel["shown"], panel["rows"], panel["attrs"]
         target_pct, lines, top = panel["target_pct"], panel["lines"], panel["top"]
@@ -2358,7 +2434,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
             _no_panel(ax, "No records to show:\nno service has eligible records")
             sentences.append(f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: no service has eligible records.")
             if code is not None:
-                _panel_label(ax, "Not shown: no eligible records", colour=HIGHLIGHT_COLOUR, bold=True)
+                changing.append(_panel_label(ax, "Not shown: no eligible records", colour=HIGHLIGHT_COLOUR, bold=True))
                 not_shown.setdefault("no eligible records" if code in panel["rows"].index
                                      else "not in the funnel table", []).append(kpi_id)
             continue
@@ -2406,27 +2482,28 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         if code is not None and code in shown.index:
             point = shown.loc[[code]].iloc[0]
             status = point["status"]
-            ax.scatter([point["n"]], [point["pct"]], s=150, marker="o", facecolors="none",
-                       edgecolors=HIGHLIGHT_COLOUR, linewidths=2.0, zorder=6, clip_on=False)
+            changing.append(ax.scatter([point["n"]], [point["pct"]], s=150, marker="o", facecolors="none",
+                                       edgecolors=HIGHLIGHT_COLOUR, linewidths=2.0, zorder=6, clip_on=False))
             where = f"{format_pct(point['pct'])} of {_count(point['n'])}"
             # Bold only outside the limits, so the panels that need a look stand out.
-            _panel_label(ax, f"{FUNNEL_STATUS_SHORT.get(status, f'Status {status}')}: {where}",
-                         colour=HIGHLIGHT_COLOUR, bold=status != "in control")
+            changing.append(_panel_label(ax, f"{FUNNEL_STATUS_SHORT.get(status, f'Status {status}')}: {where}",
+                                         colour=HIGHLIGHT_COLOUR, bold=status != "in control"))
             status_words = _status_phrase(status) if status in FUNNEL_STATUS_STYLE else f"status {status}"
             service_words = f"; {label} {format_pct(point['pct'])} of {_count(point['n'])} eligible, {status_words}"
         elif code is not None:
             why = "no eligible records" if code in rows.index else "not in the funnel table"
-            _panel_label(ax, f"Not shown: {why}", colour=HIGHLIGHT_COLOUR, bold=True)
+            changing.append(_panel_label(ax, f"Not shown: {why}", colour=HIGHLIGHT_COLOUR, bold=True))
             service_words = f"; {label} is not shown ({why})"
             not_shown.setdefault(why, []).append(kpi_id)
         else:
-            _panel_label(ax, f"{_plural(len(shown), 'service')}; {_count(outside)} outside the 95% limits")
+            changing.append(_panel_label(ax, f"{_plural(len(shown), 'service')}; {_count(outside)} outside the 95% "
+                                         "limits"))
         sentences.append(
             f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: {target_words}{service_words}; "
             f"{_count(outside)} of {_plural(len(shown), 'service')} outside the 95% limits; {limits_words}."
         )
 
-    _grid_title(layout, title)
+    changing.append(_grid_title(layout, title))
     handles = [
         Line2D([], [], color=OKABE_ITO["black"], lw=1.3, label="England and Wales (the target)"),
         Line2D([], [], color=GREY_DARK, lw=1.1, ls=(0, (6, 3)), label="95% limits (alert)"),
@@ -2445,7 +2522,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         handles.append(Line2D([], [], ls="none", marker="o", markersize=11, markerfacecolor="none",
                               markeredgecolor=HIGHLIGHT_COLOUR, markeredgewidth=2.0,
                               label=_plain(_short_label(label, 44))))
-    _grid_legend(layout, handles, ncol=3)
+    changing.append(_grid_legend(layout, handles, ncol=3))
 
     limit_parts = []
     if adjusted:
@@ -2472,7 +2549,12 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         + (f" Vertical axes stop below 100% for {', '.join(zoomed)}." if zoomed else "")
         + (f" No limit curves were given for {', '.join(no_curves)}, so none are drawn there." if no_curves else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    backdrop = backdrop_key(
+        "funnel_grid", layout.figure.get_size_inches().tolist(), n_cols, _wrap(title, 95).count("\n"), legend_rows,
+        *[(p["kpi_id"], p["top"], p["target_pct"], p["attrs"].get("limits")) for p in panels],
+        *[p["shown"][["n", "pct", "status"]] for p in panels], *[p["lines"] for p in panels],
+    )
+    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), backdrop=backdrop)
 
 
 def _runs_short(runs: Mapping | None) -> tuple[str, bool]:

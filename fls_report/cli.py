@@ -47,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--workers", type=int, default=None, help="parallel report workers (default: CPU count)")
     build.add_argument("--force", action="store_true",
                        help="rebuild everything, ignoring what an earlier build left")
+    build.add_argument("--formats", default="html,pdf,slides", metavar="LIST",
+                       help="what to write per report, comma-separated from html, pdf, slides; the HTML page "
+                            "is always written (default: %(default)s; 'html' alone is quickest while data are "
+                            "being corrected)")
     build.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="run the reports on a Dask cluster: a scheduler address, or 'local' for an "
                             "in-process cluster (needs the dask extra)")
@@ -120,7 +124,9 @@ def _build(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     _say(f"fls-report build: {args.params}")
-    result = build(args.params, codes=args.services, workers=args.workers, scheduler=args.scheduler, force=args.force)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    result = build(args.params, codes=args.services, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                   formats=formats)
     actions = Counter(o.action for o in result.outcomes if o.ok)
     done = ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
     _say(f"{len(result.jobs) - len(result.failures)} of {len(result.jobs)} reports ready ({done}) in {result.seconds:.1f} s")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from fls_report.build import build
+from fls_report.errors import InputError
 from fls_report.io import safe_name, write_text_atomic
 
 
@@ -73,6 +74,27 @@ def test_an_interrupted_build_leaves_no_partial_page_and_resumes(run_folder, mon
     assert actions(result)[code] == "execute"
     assert {a for c, a in actions(result).items() if c != code} == {"up to date"}
     assert page.read_bytes() == before
+
+
+def test_html_only_build_removes_pdfs_and_slides_and_a_full_build_brings_them_back(run_folder):
+    site = run_folder / "out" / "site"
+    extras = lambda: sorted(site.rglob("*.pdf")) + sorted(site.rglob("*.pptx"))  # noqa: E731
+    assert extras(), "the full build wrote PDFs and slide packs"
+    quick = build(run_folder / "params.yml", workers=2, progress=False, formats=("html",))
+    assert set(actions(quick).values()) == {"up to date"}  # the pages themselves did not change
+    assert extras() == []  # nothing older than its page is left to download
+    index = (site / "index.html").read_text()
+    assert ".pdf" not in index and ".pptx" not in index
+    full = build(run_folder / "params.yml", workers=2, progress=False)
+    with_extras = {job.code for job in full.jobs if job.pdf or job.slides}  # all but the data-quality page
+    assert {c for c, a in actions(full).items() if a == "execute"} == with_extras and not full.failures
+    assert len([p for p in extras() if p.suffix == ".pdf"]) == len([job for job in full.jobs if job.pdf])
+    assert ".pdf" in (site / "index.html").read_text()
+
+
+def test_unknown_format_is_an_input_error(run_folder):
+    with pytest.raises(InputError, match="--formats: unknown format.s. docx; choose from html, pdf, slides"):
+        build(run_folder / "params.yml", workers=2, progress=False, formats=("html", "docx"))
 
 
 def test_force_rebuilds_everything(run_folder):

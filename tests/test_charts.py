@@ -999,3 +999,47 @@ def test_time_to_event_pair_escapes_and_handles_empty_input(tte):
                   charts.time_to_event_pair(pd.DataFrame(), "S1", None)):
         says_no_records(chart)
         figure_parts(chart)
+
+
+# Drawing over a cached backdrop (funnel_grid)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def _full_draw(chart: charts.Chart) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with charts._house_style():
+        chart.figure.savefig(buffer, format="png", dpi=charts.DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def test_funnel_grid_over_a_cached_backdrop_is_the_full_drawing(grid_funnels, monkeypatch):
+    """Every highlighted service's grid, drawn over the first one's backdrop, has exactly the
+    pixels of drawing its whole figure; the backdrop is shared, so the panels are drawn once."""
+    tables, curves = grid_funnels
+    monkeypatch.setattr(charts, "_BACKDROPS", type(charts._BACKDROPS)())
+    grids = [charts.funnel_grid(tables, curves, highlight=code) for code in ("E", "I", "B", "Z9")]
+    for grid in grids:
+        assert np.array_equal(_pixels(grid.to_png()), _pixels(_full_draw(grid)))
+    # Z9 is ringed nowhere, but its legend still takes the same rows: one layout, one backdrop.
+    assert len(charts._BACKDROPS) == 1 and len({grid.backdrop for grid in grids}) == 1
+    assert len({grid.to_png() for grid in grids}) == 4  # each says its own service
+
+
+def test_funnel_grid_backdrop_changes_with_the_tables(grid_funnels):
+    tables, curves = grid_funnels
+    moved = {k: t.copy() for k, t in tables.items()}
+    moved["KPI4"].attrs = dict(tables["KPI4"].attrs)
+    moved["KPI4"].loc[moved["KPI4"].index[1], "p"] = 0.5
+    before = charts.funnel_grid(tables, curves, highlight="E")
+    after = charts.funnel_grid(moved, curves, highlight="E")
+    assert before.backdrop != after.backdrop
+    assert np.array_equal(_pixels(after.to_png()), _pixels(_full_draw(after)))
+    assert before.to_png() != after.to_png()

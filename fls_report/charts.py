@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import matplotlib
-import matplotlib.image
 import matplotlib.style
 import numpy as np
 import pandas as pd
@@ -164,9 +163,7 @@ class Chart:
         if "png" not in self._cache:
             with _house_style():
                 if self.backdrop is None:
-                    buffer = io.BytesIO()
-                    self.figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-                    self._cache["png"] = buffer.getvalue()
+                    self._cache["png"] = _png(self.figure)
                 else:
                     self._cache["png"] = _png_over_backdrop(self.figure, self.changing, self.backdrop)
             _close(self.figure)
@@ -197,6 +194,32 @@ class Chart:
 def _house_style():
     """matplotlib's defaults plus :data:`STYLE`, whatever the caller's rcParams (restored after)."""
     return matplotlib.style.context(["default", STYLE])
+
+
+#: zlib level for the PNGs: level 3 writes them in about half the time of the default (6), and
+#: for these flat-coloured charts the files come out no larger.
+PNG_COMPRESS_LEVEL = 3
+
+
+def _png(figure: Figure) -> bytes:
+    """The whole figure drawn at :data:`DPI`, as PNG bytes (see :func:`_png_bytes`)."""
+    figure.set_dpi(DPI)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return _png_bytes(np.asarray(canvas.buffer_rgba()))
+
+
+def _png_bytes(rgba: np.ndarray) -> bytes:
+    """RGBA pixels as PNG: RGB when every pixel is opaque (the charts have a white background),
+    no metadata beyond the resolution, so the same pixels always give the same bytes."""
+    from PIL import Image
+
+    image = Image.fromarray(rgba, "RGBA")
+    if rgba[..., 3].min() == 255:
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(DPI, DPI))
+    return buffer.getvalue()
 
 
 #: Drawings of the unchanging part of a figure (RGBA pixels at :data:`DPI`), by backdrop key,
@@ -249,10 +272,7 @@ def _png_over_backdrop(figure: Figure, changing: Sequence, key: str) -> bytes:
     for artist in changing:
         if artist.get_visible():
             artist.draw(renderer)
-    buffer = io.BytesIO()
-    matplotlib.image.imsave(buffer, np.asarray(renderer.buffer_rgba()), format="png", dpi=DPI,
-                            metadata={"Software": None})
-    return buffer.getvalue()
+    return _png_bytes(np.asarray(renderer.buffer_rgba()))
 
 
 def _close(figure: Figure) -> None:

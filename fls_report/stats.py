@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 __all__ = [
     "wilson_interval",
@@ -38,6 +36,15 @@ __all__ = [
     "suppress_count",
     "suppress_counts",
 ]
+
+
+def _scipy_stats():
+    """``scipy.stats``, imported on first use: importing it takes about a second, which a build
+    with nothing to recompute (or a command that only reads parameters) should not pay."""
+    from scipy import stats
+
+    return stats
+
 
 #: Lower-tail probability of each supported funnel level: 95% (alert) and 99.8% (alarm), HQIP.
 FUNNEL_TAILS = {0.95: 0.025, 0.998: 0.001}
@@ -126,6 +133,8 @@ def wilson_interval(x, n, level: float = 0.95):
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
     x, n = np.broadcast_arrays(_as_float_array(x), _as_float_array(n))
     has_n = n > 0
+    from statsmodels.stats.proportion import proportion_confint  # slow to import: only when used
+
     low, high = proportion_confint(
         np.where(has_n, x, 0.0), np.where(has_n, n, 1.0), alpha=1 - level, method="wilson"
     )
@@ -140,14 +149,14 @@ def wilson_interval(x, n, level: float = 0.95):
 
 def _exact_limit(target: np.ndarray, n: np.ndarray, prob: float) -> np.ndarray:
     """Spiegelhalter (2005) App. A.1.1: interpolated Binomial(n, target) quantile, as a fraction."""
-    r = sps.binom.ppf(prob, n, target)
-    alpha = (sps.binom.cdf(r, n, target) - prob) / sps.binom.pmf(r, n, target)
+    r = _scipy_stats().binom.ppf(prob, n, target)
+    alpha = (_scipy_stats().binom.cdf(r, n, target) - prob) / _scipy_stats().binom.pmf(r, n, target)
     return (r - alpha) / n
 
 
 def _wilson_inverted_limit(target: np.ndarray, n: np.ndarray, prob: float, side: int):
     """PHEindicatormethods ``calculate_funnel_limits``: the p whose Wilson bound touches target."""
-    z2 = sps.norm.ppf(prob) ** 2
+    z2 = _scipy_stats().norm.ppf(prob) ** 2
     a = target * (n / z2 + 1)
     c = 1 / z2 + 1 / n
     b_squared = (8 * a) ** 2 - 64 * c * target * (
@@ -207,7 +216,7 @@ def funnel_limits(target, n, level: float, method: str = "exact"):
             low = np.where(degenerate, target, _exact_limit(target, n_safe, tail))
             high = np.where(degenerate, target, _exact_limit(target, n_safe, 1 - tail))
         elif method == "normal":
-            half_width = sps.norm.ppf(1 - tail) * np.sqrt(target * (1 - target) / n_safe)
+            half_width = _scipy_stats().norm.ppf(1 - tail) * np.sqrt(target * (1 - target) / n_safe)
             low, high = target - half_width, target + half_width
         else:
             low = _wilson_inverted_limit(target, n_safe, 1 - tail, side=-1)
@@ -282,7 +291,7 @@ def adjusted_funnel_limits(target: float, n, level: float, tau2: float):
 
 def _adjusted_limits(target: float, n: np.ndarray, level: float, tau2: float):
     """Additive-τ² limits on the arcsine scale: sin²(asin√θ₀ ± z·sqrt(s² + τ²)), clipped."""
-    z = sps.norm.ppf(1 - _lower_tail(level))
+    z = _scipy_stats().norm.ppf(1 - _lower_tail(level))
     with np.errstate(divide="ignore"):
         half_width = z * np.sqrt(1 / (4 * n) + tau2)
     centre = np.arcsin(np.sqrt(target))
@@ -437,7 +446,7 @@ def runs_analysis(values, centre=None) -> dict:
     longest_start = int(np.concatenate(([0], run_starts))[run_lengths.argmax()])
     crossings = int(run_starts.size)
     longest_run_max = int(np.floor(np.log2(n_useful) + 3 + 0.5))
-    crossings_min = int(sps.binom.ppf(0.05, n_useful - 1, 0.5))
+    crossings_min = int(_scipy_stats().binom.ppf(0.05, n_useful - 1, 0.5))
     signal = n_useful >= MIN_USEFUL_POINTS and (
         longest_run > longest_run_max or crossings < crossings_min
     )

@@ -326,11 +326,12 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     if to_run:
         with report_executor(min(workers, len(to_run)), scheduler) as executor:
             outcomes = run_jobs(to_run, manifest, workers, executor, progress)
+    refooted = [plan.job for plan in plans if plan.action == REFOOTER]
+    for job in refooted:
+        render.write_page(job.page, render.replace_footer(job.page.read_text(encoding="utf-8"), footer))
+    # The PDFs carry the footer too; pandoc and Typst do their work outside the GIL, so in threads.
+    pdf.write_pdfs(site.root, [job.page for job in refooted if job.pdf is not None])
     for plan in plans:
-        if plan.action == REFOOTER:
-            render.write_page(plan.job.page, render.replace_footer(plan.job.page.read_text(encoding="utf-8"), footer))
-            if plan.job.pdf is not None:  # the PDF carries the footer too
-                pdf.html_to_pdf(plan.job.page, plan.job.pdf)
         if plan.action != EXECUTE:
             outcomes.append(JobOutcome(plan.job.code, True, 0.0, action=plan.action))
     order = {job.code: i for i, job in enumerate(jobs)}

@@ -14,8 +14,8 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from multiprocessing import get_context
@@ -311,26 +311,29 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     out = Outputs(params.output)
     earlier = _read_manifest(out.manifest)
     recompute = force or tables_stale(params, out, earlier)
-    if recompute:
-        validated, _ = run_compute(params)
-    manifest = _read_manifest(out.manifest)
-    site = render.Site(out.root / "site")
-    footer = render.footer_html(manifest)
-    tables = incremental.TableCache(out.tables)
-    nations = services.set_index("service_code")["nation"].map(NATION_CODES)
-    plans = [plan_job(job, params, tables, nations, footer, earlier, force) for job in jobs]
-
-    to_run = [plan.job for plan in plans if plan.action == EXECUTE]
     workers = workers or default_workers()
     outcomes: list[JobOutcome] = []
-    if to_run:
-        with report_executor(min(workers, len(to_run)), scheduler) as executor:
+    with ExitStack() as stack:
+        executor = None
+        if recompute:  # reports will most likely run: warm the workers' kernels while the tables are computed
+            executor = stack.enter_context(report_executor(min(workers, len(jobs)), scheduler))
+            start_workers(executor, min(workers, len(jobs)))
+            run_compute(params)
+        manifest = _read_manifest(out.manifest)
+        site = render.Site(out.root / "site")
+        footer = render.footer_html(manifest)
+        tables = incremental.TableCache(out.tables)
+        nations = services.set_index("service_code")["nation"].map(NATION_CODES)
+        plans = [plan_job(job, params, tables, nations, footer, earlier, force) for job in jobs]
+        to_run = [plan.job for plan in plans if plan.action == EXECUTE]
+        # Pages whose footer alone changed are redone in a thread while the others execute.
+        refooting = stack.enter_context(ThreadPoolExecutor(1)).submit(
+            refoot, [plan.job for plan in plans if plan.action == REFOOTER], footer, site)
+        if to_run:
+            if executor is None:
+                executor = stack.enter_context(report_executor(min(workers, len(to_run)), scheduler))
             outcomes = run_jobs(to_run, manifest, workers, executor, progress)
-    refooted = [plan.job for plan in plans if plan.action == REFOOTER]
-    for job in refooted:
-        render.write_page(job.page, render.replace_footer(job.page.read_text(encoding="utf-8"), footer))
-    # The PDFs carry the footer too; pandoc and Typst do their work outside the GIL, so in threads.
-    pdf.write_pdfs(site.root, [job.page for job in refooted if job.pdf is not None])
+        refooting.result()
     for plan in plans:
         if plan.action != EXECUTE:
             outcomes.append(JobOutcome(plan.job.code, True, 0.0, action=plan.action))
@@ -358,6 +361,14 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
 
 
 EXECUTE, REFOOTER, SKIP = "execute", "re-render footer", "up to date"
+
+
+def refoot(jobs: list[ReportJob], footer: str, site: render.Site) -> None:
+    """Give each job's page the new provenance footer, and remake its PDF, which carries it too
+    (pandoc and Typst do their work outside the GIL, so the PDFs are made in threads)."""
+    for job in jobs:
+        render.write_page(job.page, render.replace_footer(job.page.read_text(encoding="utf-8"), footer))
+    pdf.write_pdfs(site.root, [job.page for job in jobs if job.pdf is not None])
 
 
 @dataclass(frozen=True)
@@ -443,7 +454,8 @@ def report_executor(workers: int, scheduler: str | None = None):
     workers must have this package installed and see the same file system.
     """
     if scheduler is None:
-        pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
+                                   initializer=warm_worker)
         try:
             yield pool
         finally:
@@ -468,6 +480,45 @@ def report_executor(workers: int, scheduler: str | None = None):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+#: Run in each new worker's kernel before its first report: the imports every report needs.
+WARM_UP_CODE = ("import fls_report.report, fls_report.stats, statsmodels.stats.proportion\n"
+                "fls_report.stats._scipy_stats()")
+
+
+def warm_worker() -> None:
+    """Start a local worker's kernel and import what the reports need, in the kernel and here.
+
+    It runs as the pool's initializer, so a build that starts its workers before computing the
+    tables (:func:`start_workers`) has them ready when the first report is sent. It only saves
+    time: if anything fails here the worker starts its kernel with its first report instead.
+    """
+    try:
+        import papermill  # noqa: F401  (imported here so the first report does not wait for it)
+
+        client = WarmKernel.ready().manager.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            client.execute_interactive(WARM_UP_CODE, silent=True, store_history=False, timeout=120)
+        finally:
+            client.stop_channels()
+    except Exception:  # an optimisation only: the first report starts afresh
+        WarmKernel.discard()
+
+
+def _nothing() -> None:
+    """A task that does nothing: submitting it makes the pool start a worker."""
+
+
+def start_workers(executor: Executor, workers: int) -> None:
+    """Make a local pool start its ``workers`` processes now (each warms up, see
+    :func:`warm_worker`) rather than when the first report is submitted. Other executors (Dask)
+    manage their own workers: nothing to do."""
+    if isinstance(executor, ProcessPoolExecutor):
+        for _ in range(workers):
+            executor.submit(_nothing)
 
 
 def run_jobs(jobs: list[ReportJob], manifest: dict, workers: int, executor: Executor | None = None,

@@ -4,12 +4,18 @@ Every reader returns a DataFrame of ``str`` cells (blank is ``""``) with the fil
 names, plus a ``source_row`` column holding the row's position in the file (the header is row 1),
 so that a message or a quarantine file can point an analyst at the row. Rows whose cells are all
 blank are dropped: they are not data rows (data_dictionary.md §1).
+
+Each format's reader returns an Arrow table of text columns, and :func:`read_table` trims, drops
+blank rows and converts to pandas once, vectorised: a million-row extract then costs seconds,
+not the minute that a Python ``str.strip`` per cell took.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io as _io
 import os
@@ -20,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from fls_report.errors import InputError
 
@@ -60,27 +69,42 @@ def read_table(path: str | Path, what: str = "file") -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the {what} is empty")
     if suffix == ".csv":
-        frame = _read_csv(path, what)
+        table = _read_csv(path, what)
     elif suffix == ".xlsx":
-        frame = _read_xlsx(path, what)
+        table = _read_xlsx(path, what)
     else:
-        frame = _read_parquet(path, what)
+        table = _read_parquet(path, what)
 
-    names = [str(c).strip() for c in frame.columns]
+    names = [str(c).strip() for c in table.column_names]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"{path}: duplicate column name(s) in the header: {', '.join(duplicated)}")
-    frame.columns = names
-    for column in frame.columns:
-        frame[column] = frame[column].str.strip()
-    frame.insert(len(frame.columns), SOURCE_ROW, np.arange(2, len(frame) + 2))
-    frame = frame[(frame.drop(columns=SOURCE_ROW) != "").any(axis=1)].reset_index(drop=True)
-    if frame.empty:
+    # pyarrow's whitespace set is exactly str.isspace's (checked over every code point).
+    columns = [pc.utf8_trim_whitespace(column) for column in table.columns]
+    table = pa.Table.from_arrays(
+        columns + [pa.array(np.arange(2, table.num_rows + 2))], names=names + [SOURCE_ROW]
+    )
+    if columns:
+        filled = [pc.not_equal(pc.utf8_length(column), 0) for column in columns]
+        table = table.filter(functools.reduce(pc.or_, filled))
+    if table.num_rows == 0:
         raise InputError(f"{path}: the {what} has a header but no data rows")
-    return frame
+    return table.to_pandas()
 
 
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
+def _text_table(frame: pd.DataFrame, names: list[str]) -> pa.Table:
+    """An Arrow table of the ``str`` cells of ``frame``, with ``names`` (duplicates allowed)."""
+    arrays = [pa.array(frame.iloc[:, i].tolist(), type=pa.string()) for i in range(frame.shape[1])]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _read_csv(path: Path, what: str) -> pa.Table:
+    """Read a UTF-8 CSV file as text.
+
+    pyarrow's parser reads a well-formed file (every row as wide as the header, quotes
+    balanced). Any other file goes to pandas' C parser, whose behaviour is the contract: a short
+    row is padded with blanks, a long row or an unclosed quote is an error.
+    """
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -90,9 +114,52 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
             f"{path}: the {what} is not UTF-8 text (undecodable byte at line {line}); "
             "save it as CSV UTF-8"
         ) from None
-    if not text.strip():
+    if not text or text.isspace():
         raise InputError(f"{path}: the {what} is empty")
-    header = next(csv.reader(_io.StringIO(text)), [])
+    header = next(csv.reader(_lines(text)), [])
+    del text
+    table = _read_csv_arrow(raw.removeprefix(codecs.BOM_UTF8), header)
+    if table is None:
+        return _read_csv_pandas(raw.decode("utf-8-sig"), header, path, what)
+    return table
+
+
+def _lines(text: str):
+    """The lines of ``text`` (ending at ``\\n``), one at a time, as ``StringIO`` would give them:
+    reading the header does not copy the whole file."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start) + 1 or len(text)
+        yield text[start:end]
+        start = end
+
+
+def _read_csv_arrow(data: bytes, header: list[str]) -> pa.Table | None:
+    """Parse with pyarrow, every column as text; None when pandas must decide (see above).
+
+    An odd number of quote characters means a quote is unbalanced: pyarrow would take the rest
+    of the file as one value where pandas reports the error. pyarrow skips the header as one
+    line, so a header with a line break inside quotes goes to pandas too.
+    """
+    multiline_header = any("\n" in name or "\r" in name for name in header)
+    if multiline_header or len(set(header)) != len(header) or data.count(b'"') % 2:
+        return None
+    names = [f"column_{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return table.rename_columns(header)
+
+
+def _read_csv_pandas(text: str, header: list[str], path: Path, what: str) -> pa.Table:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -113,11 +180,10 @@ def _read_csv(path: Path, what: str) -> pd.DataFrame:
         raise InputError(
             f"{path}: the {what} is not a well-formed CSV file (a row has more fields than the header)"
         ) from None
-    frame.columns = header
-    return frame.fillna("")
+    return _text_table(frame.fillna(""), header)
 
 
-def _read_xlsx(path: Path, what: str) -> pd.DataFrame:
+def _read_xlsx(path: Path, what: str) -> pa.Table:
     try:
         frame = pd.read_excel(
             path, sheet_name=0, header=None, dtype=object, engine="openpyxl", keep_default_na=False, na_filter=False
@@ -127,18 +193,16 @@ def _read_xlsx(path: Path, what: str) -> pd.DataFrame:
     if frame.empty:
         raise InputError(f"{path}: the {what} is empty")
     header = [_cell_text(v) for v in frame.iloc[0]]
-    body = frame.iloc[1:].map(_cell_text)
-    body.columns = header
-    return body.reset_index(drop=True)
+    return _text_table(frame.iloc[1:].map(_cell_text), header)
 
 
-def _read_parquet(path: Path, what: str) -> pd.DataFrame:
+def _read_parquet(path: Path, what: str) -> pa.Table:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         raise InputError(f"{path}: cannot read the {what} as Parquet ({exc.__class__.__name__})") from None
-    out = pd.DataFrame({str(c): frame[c].astype(object).map(_cell_text) for c in frame.columns})
-    return out
+    cells = pd.DataFrame({i: frame.iloc[:, i].astype(object).map(_cell_text) for i in range(frame.shape[1])})
+    return _text_table(cells, [str(c) for c in frame.columns])
 
 
 def _cell_text(value: object) -> str:

@@ -30,6 +30,38 @@ def test_na_strings_are_values_not_blanks(tmp_path):
     assert read_table(path)[["a", "b"]].values.tolist() == [["NA", "NULL"], ["None", ""]]
 
 
+def test_unicode_whitespace_is_trimmed_as_str_strip_does(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n\u00a0R1\t,\u2003029\u3000\n\u00a0, \u2002\n", encoding="utf-8")
+    frame = read_table(path)
+    assert frame[["a", "b"]].values.tolist() == [["R1", "029"]]
+    assert frame["source_row"].tolist() == [2]
+
+
+@pytest.mark.parametrize(
+    "content, cells",
+    [
+        (b"a,b\n1\n2,3\n", [["1", ""], ["2", "3"]]),  # a short row is padded with blanks
+        (b'a,b\n"x\ny",2\n3,4\n', [["x\ny", "2"], ["3", "4"]]),  # a line break inside quotes
+        (b'"a\nb",c\n1,2\n', [["1", "2"]]),  # ... also in the header
+        (b'a,b\n"say ""hi""", 2 \r\n', [['say "hi"', "2"]]),
+    ],
+)
+def test_csv_edge_cases_read_as_pandas_reads_them(tmp_path, content, cells):
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    frame = read_table(path)
+    assert frame.drop(columns="source_row").values.tolist() == cells
+    assert frame.dtypes.drop("source_row").eq(object).all()
+
+
+def test_unclosed_quote_is_an_error(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b'a,b\n1,"x\n')
+    with pytest.raises(InputError, match="not a well-formed CSV file"):
+        read_table(path)
+
+
 def test_xlsx_numbers_and_native_dates(tmp_path):
     path = tmp_path / "extract.xlsx"
     native = dict(BASE_ROW, service_code=29, age_at_fracture=72.0, date_fracture=dt.datetime(2016, 3, 1, 14, 30),

@@ -10,7 +10,14 @@ from fls_report import dictionary as dd
 from fls_report.errors import InputError
 from fls_report.params import load_params
 from fls_report.quality import record_accounting
-from fls_report.validate import nhs_check_digit_ok, parse_date, read_services, validate
+from fls_report.validate import (
+    nhs_check_digit_ok,
+    nhs_number_checks,
+    nhs_number_digits,
+    parse_date,
+    read_services,
+    validate,
+)
 
 
 def states(validated) -> list[tuple[str, str]]:
@@ -206,6 +213,17 @@ def test_parse_date(text, expected):
                                         ("9990000026", True), ("9990000019", False)])
 def test_nhs_check_digit(number, ok):
     assert nhs_check_digit_ok(number) is ok
+
+
+def test_vectorised_nhs_checks_agree_with_the_per_value_functions():
+    texts = ["", " ", "943 476 5919", "9434765919", "9434765918", "943476591", "94347659190", "943476591x",
+             "\u0669\u0664\u0663\u0664\u0667\u0666\u0665\u0669\u0661\u0669", "0000000000", "9990000026"]
+    texts += [f"{n:010d}" for n in range(4010232130, 4010232230)]
+    ten, passed = nhs_number_checks(pd.Series(texts, index=range(7, 7 + len(texts))))
+    digits = [nhs_number_digits(t) for t in texts]
+    assert ten.tolist() == [d is not None for d in digits]
+    assert passed.tolist() == [d is not None and nhs_check_digit_ok(d) for d in digits]
+    assert passed.any() and not passed.all()
 
 
 # --------------------------------------------------------------------------------------------

@@ -55,19 +55,23 @@ def case_mix(records: pd.DataFrame, services: pd.DataFrame, disclosure: Disclosu
     """
     table = _categorised(records)
     nation_of = services.set_index("service_code")["nation"].map(NATION_CODES)
-    units = [("national", NATIONAL, table)]
-    units += [("nation", code, table[table["service_code"].map(nation_of) == code]) for code in NATION_CODES.values()]
-    units += [("service", code, table[table["service_code"] == code]) for code in services["service_code"]]
+    table["nation"] = table["service_code"].map(nation_of)
+    service_codes = list(services["service_code"])
+    # Each level counted with one group-by, not one filter of all records per unit.
+    units = [("national", [NATIONAL], pd.Series(NATIONAL, index=table.index)),
+             ("nation", list(NATION_CODES.values()), table["nation"]),
+             ("service", service_codes, table["service_code"])]
     parts = []
-    for level, code, part in units:
+    for level, codes, unit in units:
+        totals = unit.value_counts().reindex(codes, fill_value=0)
         for characteristic, (_, categories) in CHARACTERISTICS.items():
-            counts = part[characteristic].value_counts().reindex(list(categories), fill_value=0)
-            parts.append(
-                pd.DataFrame(
-                    {"level": level, "code": code, "characteristic": characteristic,
-                     "category": list(categories), "count": counts.to_numpy(dtype=int), "total": len(part)}
-                )
-            )
+            counts = (table.groupby([unit, table[characteristic]], sort=False).size()
+                      .reindex(pd.MultiIndex.from_product([codes, list(categories)]), fill_value=0))
+            parts.append(pd.DataFrame({
+                "level": level, "code": np.repeat(codes, len(categories)), "characteristic": characteristic,
+                "category": list(categories) * len(codes), "count": counts.to_numpy(dtype=int),
+                "total": np.repeat(totals.to_numpy(dtype=int), len(categories)),
+            }))
     out = pd.concat(parts, ignore_index=True)
     national = out["level"] == "national"
     out["shown"] = suppress_counts(out["count"], threshold=disclosure.threshold, base=disclosure.base)

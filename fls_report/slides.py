@@ -22,14 +22,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import math
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import matplotlib.style
+import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.transforms import Bbox
+from PIL import Image
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.enum.shapes import MSO_SHAPE
@@ -79,6 +85,8 @@ BAND_WORDS: dict[str, str] = {"green": "green", "amber": "amber", "red": "red", 
 
 #: Charts are rendered at this resolution so they stay sharp when projected.
 PNG_DPI = 200
+#: White space kept around a chart's drawing (inches of the laid-out figure).
+PNG_PAD_IN = 0.08
 #: Charts are laid out on a canvas this much smaller than their own size and stretched back, so
 #: their text (drawn for a page) is this much larger on a slide.
 CHART_TEXT_SCALE = 1.2
@@ -133,16 +141,55 @@ class Shared:
     ranks: pd.DataFrame
 
 
+#: The shared tables of the runs seen last, by :func:`_tables_key`, most recently used last. A
+#: build writes many packs of one run in one worker process, each from a freshly loaded run.
+_SHARED: "OrderedDict[str, Shared]" = OrderedDict()
+SHARED_KEPT = 4
+
+
+def _tables_key(*frames: pd.DataFrame) -> str:
+    """A key for tables by their content: columns, dtypes, index and values."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(repr((list(frame.columns), frame.dtypes.astype(str).tolist(), len(frame))).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _copy(context: Shared) -> Shared:
+    """A copy of the shared tables, so that no pack can change what the next one is given."""
+    return Shared(
+        funnel_tables={k: t.copy() for k, t in context.funnel_tables.items()},
+        curves={k: (None if c is None else c.copy()) for k, c in context.curves.items()},
+        signals=context.signals.copy(),
+        ranks=context.ranks.copy(),
+    )
+
+
 def shared(run: Run) -> Shared:
     """The funnels (:func:`benchmarks.funnels`), their limit curves, the run-chart signals and
-    the service ranks of a run."""
-    tables = benchmarks.funnels(run.results)
-    return Shared(
-        funnel_tables=tables,
-        curves={k: benchmarks.funnel_curve(t) for k, t in tables.items()},
-        signals=benchmarks.run_chart_signals(run.monthly),
-        ranks=run.ranks,
-    )
+    the service ranks of a run.
+
+    They depend only on the run's ``kpi_results`` and ``monthly_kpis``, so they are computed
+    once per content of those two tables and kept (:data:`SHARED_KEPT` runs): another run, or
+    the same run after its tables change, is keyed differently. Each call returns a copy.
+    """
+    key = _tables_key(run.results, run.monthly)
+    found = _SHARED.get(key)
+    if found is None:
+        tables = benchmarks.funnels(run.results)
+        found = Shared(
+            funnel_tables=tables,
+            curves={k: benchmarks.funnel_curve(t) for k, t in tables.items()},
+            signals=benchmarks.run_chart_signals(run.monthly),
+            ranks=run.ranks,
+        )
+        _SHARED[key] = found
+        while len(_SHARED) > SHARED_KEPT:
+            _SHARED.popitem(last=False)
+    _SHARED.move_to_end(key)
+    return _copy(found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,19 +240,78 @@ def _png(chart: charts.Chart, dpi: int = PNG_DPI, scale: float = 1.0) -> bytes:
     """The chart's figure as PNG at ``dpi``, under the charts' house style, without metadata.
 
     ``scale`` below 1 lays the figure out on a smaller canvas (its text keeps its point size), so
-    that, stretched to the same place on a slide, its text is larger. Text that no longer fits
-    the smaller canvas (a long title or legend) is kept by saving the tight bounding box.
+    that, stretched to the same place on a slide, its text is larger. The PNG is the drawing's
+    tight bounding box with :data:`PNG_PAD_IN` of white around it. The figure is laid out and
+    measured once; when the box fits on the canvas, the figure is drawn on that canvas (reusing
+    the text measured) and cropped. Text that no longer fits the smaller canvas (a legend wider
+    than it, tick labels in a margin laid out by hand) is kept by drawing the box instead, as
+    ``savefig(bbox_inches="tight")`` does.
     """
     figure = chart.figure
-    size = figure.get_size_inches().copy()
-    buffer = io.BytesIO()
+    size, figure_dpi, engine = figure.get_size_inches().copy(), figure.dpi, figure.get_layout_engine()
+    drawn_dpi = dpi / scale
     try:
         figure.set_size_inches(size * scale)
+        figure.set_dpi(drawn_dpi)
         with matplotlib.style.context(["default", charts.STYLE]):
-            figure.savefig(buffer, format="png", dpi=dpi / scale, metadata={"Software": None},
-                           bbox_inches="tight", pad_inches=0.08)
+            canvas = FigureCanvasAgg(figure)
+            if engine is not None:
+                _fit_legends(figure, canvas.get_renderer())
+                engine.execute(figure)  # what a draw would do first, on the renderer it will use
+                figure.set_layout_engine("none")  # keep that layout for the drawing
+            renderer = canvas.get_renderer()
+            tight = figure.get_tightbbox(renderer)
+            box = tight.padded(PNG_PAD_IN)
+            width_in, height_in = figure.get_size_inches()
+            if tight.x0 >= 0 and tight.y0 >= 0 and tight.x1 <= width_in and tight.y1 <= height_in:
+                canvas.draw()
+                return _png_bytes(_crop(np.asarray(canvas.buffer_rgba()), box, drawn_dpi), drawn_dpi)
+            raw = io.BytesIO()  # draw the box itself, keeping the layout
+            figure.savefig(raw, format="rgba", dpi=drawn_dpi, bbox_inches=box)
+            return _png_bytes(_rgba(raw.getvalue(), box.width * drawn_dpi, box.height * drawn_dpi), drawn_dpi)
     finally:
         figure.set_size_inches(size)
+        figure.set_dpi(figure_dpi)
+        if figure.get_layout_engine() is not engine:
+            figure.set_layout_engine(engine)
+
+
+def _fit_legends(figure, renderer) -> None:
+    """Widen a figure that its layout engine will lay out to hold its widest figure legend
+    (a layout engine makes room for one above or below the plots, not beside them)."""
+    widest = max((legend.get_window_extent(renderer).width / figure.dpi for legend in figure.legends), default=0)
+    width_in, height_in = figure.get_size_inches()
+    if widest + 2 * PNG_PAD_IN > width_in:
+        figure.set_size_inches(widest + 2 * PNG_PAD_IN, height_in)
+
+
+def _rgba(raw: bytes, width_px: float, height_px: float) -> np.ndarray:
+    """matplotlib's raw RGBA output as rows of pixels (its renderer cuts the size to whole
+    pixels)."""
+    for width in dict.fromkeys((int(width_px + 1e-6), int(width_px))):
+        for height in dict.fromkeys((int(height_px + 1e-6), int(height_px))):
+            if len(raw) == 4 * width * height:
+                return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 4)
+    raise ValueError(f"{len(raw)} bytes of RGBA are not {width_px:g} by {height_px:g} pixels")
+
+
+def _crop(rgba: np.ndarray, box: Bbox, dpi: float) -> np.ndarray:
+    """The pixels of a drawing inside ``box`` (inches from the bottom left), whole pixels
+    outwards, within the drawing."""
+    height, width = rgba.shape[:2]
+    left, right = max(0, math.floor(box.x0 * dpi)), min(width, math.ceil(box.x1 * dpi))
+    top, bottom = max(0, height - math.ceil(box.y1 * dpi)), min(height, height - math.floor(box.y0 * dpi))
+    return rgba[top:bottom, left:right]
+
+
+def _png_bytes(rgba: np.ndarray, dpi: float) -> bytes:
+    """RGBA pixels as PNG, RGB when all are opaque, at the charts' zlib level, with only the
+    resolution as metadata (the same pixels always give the same bytes)."""
+    image = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+    if rgba[..., 3].min() == 255:
+        image = image.convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", compress_level=charts.PNG_COMPRESS_LEVEL, dpi=(dpi, dpi))
     return buffer.getvalue()
 
 
@@ -859,6 +965,10 @@ def national_pack(run: Run, *, context: Shared | None = None) -> Presentation:
 # Writing
 
 
+#: Package parts written without compression: their own format is compressed already.
+STORED_SUFFIXES = (".png", ".jpeg", ".jpg")
+
+
 def _zip_time(presentation: Presentation) -> tuple[int, int, int, int, int, int]:
     """The core properties' ``modified`` as a zip entry time (which counts seconds in twos)."""
     moment = presentation.core_properties.modified
@@ -870,7 +980,8 @@ def _zip_time(presentation: Presentation) -> tuple[int, int, int, int, int, int]
 def pack_bytes(presentation: Presentation) -> bytes:
     """The presentation as .pptx bytes, the same for the same content: python-pptx stamps zip
     entries with the current time, so the archive is re-packed with every entry dated from the
-    core properties' ``modified`` (the run's build time), in the original order."""
+    core properties' ``modified`` (the run's build time), in the original order. Pictures, which
+    are compressed already, are stored as they are; the XML parts are deflated."""
     raw = io.BytesIO()
     presentation.save(raw)
     date_time = _zip_time(presentation)
@@ -878,7 +989,8 @@ def pack_bytes(presentation: Presentation) -> bytes:
     with zipfile.ZipFile(raw) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=date_time)
-            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.compress_type = (zipfile.ZIP_STORED if info.filename.lower().endswith(STORED_SUFFIXES)
+                                   else zipfile.ZIP_DEFLATED)
             entry.external_attr = 0o644 << 16
             entry.create_system = 0
             target.writestr(entry, source.read(info.filename))

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import shutil
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from PIL import Image
 from pptx import Presentation
 from pptx.util import Emu
 
 from conftest import ODD_NAME, SERVICES, make_run, row
-from fls_report import charts, report, slides
+from fls_report import benchmarks, charts, report, slides
 from fls_report.io import safe_name
 from fls_report.kpis import KPI_NAMES
 from fls_report.params import load_params
@@ -296,3 +303,111 @@ def test_a_code_named_national_does_not_overwrite_the_national_pack():
     assert slides.pack_file_name("S1") == "S1.pptx"
     assert slides.pack_file_name("national") != "national.pptx"
     assert slides.pack_file_name("NATIONAL").startswith("NATIONAL-")
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _white_border(pixels: np.ndarray) -> bool:
+    """Whether the outermost rows and columns are white: nothing drawn runs off the picture."""
+    edges = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return bool((edges == 255).all())
+
+
+def test_no_picture_is_cut_off(packs):
+    """Every chart picture keeps white space on all four sides: no text runs off its edge."""
+    for stem in ("S1", "national"):
+        for slide in _open(packs[stem]).slides:
+            for shape in slide.shapes:
+                if shape.shape_type == 13:
+                    assert _white_border(_pixels(shape.image.blob)), (stem, slide.shapes.title.text)
+
+
+def _chart(figure: Figure) -> charts.Chart:
+    return charts.Chart(figure=figure, alt="A test chart", caption="A test chart.")
+
+
+def _wide_legend_chart() -> charts.Chart:
+    """A constrained-layout figure whose figure legend is wider than the figure laid out at 1/1.2."""
+    figure = Figure(figsize=(6, 3), layout="constrained")
+    figure.add_subplot().plot([0, 1], [0, 1])
+    handles = [Line2D([], [], label=f"A long legend entry number {i}") for i in range(3)]
+    figure.legend(handles=handles, loc="outside lower center", ncol=3)
+    return _chart(figure)
+
+
+def _text_outside_chart() -> charts.Chart:
+    """A figure laid out by hand with a label that starts left of the figure."""
+    figure = Figure(figsize=(6, 3), layout=None)
+    figure.add_axes((0.1, 0.15, 0.85, 0.75)).plot([0, 1], [0, 1])
+    figure.text(-0.03, 0.5, "Sticks out", ha="left")
+    return _chart(figure)
+
+
+@pytest.mark.parametrize("make", [_wide_legend_chart, _text_outside_chart])
+def test_png_keeps_what_goes_beyond_the_smaller_canvas(make):
+    chart = make()
+    size, dpi, engine = chart.figure.get_size_inches().copy(), chart.figure.dpi, chart.figure.get_layout_engine()
+    png = slides._png(chart, dpi=100, scale=1 / 1.2)
+    pixels = _pixels(png)
+    assert _white_border(pixels)
+    assert pixels.shape[1] > 6 / 1.2 * 120  # wider than the canvas: the legend or label is whole
+    assert (pixels < 128).any()  # something dark was drawn
+    # the figure is left as it was, so the page's PNG is unchanged
+    assert (chart.figure.get_size_inches() == size).all() and chart.figure.dpi == dpi
+    assert chart.figure.get_layout_engine() is engine
+    assert chart.to_png() == make().to_png()
+
+
+def test_png_of_a_chart_that_fits_is_its_tight_box():
+    chart = _chart(Figure(figsize=(6, 3), layout="constrained"))
+    chart.figure.add_subplot().plot([0, 1], [0, 1])
+    width, height = slides._png_size(slides._png(chart, dpi=100, scale=1 / 1.2))
+    assert width <= 6 * 100 and height <= 3 * 100  # within the canvas: 6 x 3 in at 120 dpi, less white space
+    assert width > 6 * 100 - 2 * 0.2 * 120
+
+
+def test_png_is_the_same_for_the_same_chart(run):
+    first = slides._png(charts.identification(run.results), scale=1 / 1.2)
+    assert slides._png(charts.identification(run.results), scale=1 / 1.2) == first
+
+
+def test_shared_tables_are_kept_by_content_and_follow_the_tables(run, tmp_path, monkeypatch):
+    """The shared tables are computed once per content of the run's tables (each pack of a
+    build loads the run afresh), never served after the tables change, and no caller can
+    change what the next one gets."""
+    monkeypatch.setattr(slides, "_SHARED", OrderedDict())
+    calls = []
+    real = benchmarks.funnels
+    monkeypatch.setattr(benchmarks, "funnels", lambda results: calls.append(1) or real(results))
+
+    first = slides.shared(report.load(run.params.source))
+    first.funnel_tables["KPI4"].loc[:, "n"] = -1  # a caller changing its copy
+    again = slides.shared(report.load(run.params.source))
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(again.funnel_tables["KPI4"], real(run.results)["KPI4"])
+    pd.testing.assert_frame_equal(again.signals, benchmarks.run_chart_signals(run.monthly))
+
+    # the same run with S1's KPI4 changed on disk
+    copy = tmp_path / "changed"
+    shutil.copytree(run.params.source.parent, copy)
+    results_csv = copy / "out" / "tables" / "kpi_results.csv"
+    results = pd.read_csv(results_csv, dtype={"code": str}, keep_default_na=False, na_values=[""])
+    changed = (results["code"] == "S1") & (results["kpi_id"] == "KPI4")
+    results.loc[changed, "numerator"] = results.loc[changed, "denominator"]
+    results.loc[changed, "pct"] = 100.0
+    results.to_csv(results_csv, index=False)
+    changed_run = report.load(copy / run.params.source.name)
+    fresh = slides.shared(changed_run)
+    assert len(calls) == 2
+    assert fresh.funnel_tables["KPI4"].loc["S1", "p"] == 1.0 != again.funnel_tables["KPI4"].loc["S1", "p"]
+    slides.shared(report.load(run.params.source))  # the first run is still kept
+    assert len(calls) == 2
+
+
+def test_pictures_are_stored_and_xml_deflated(packs):
+    with zipfile.ZipFile(packs["S1"]) as archive:
+        types = {info.filename: info.compress_type for info in archive.infolist()}
+    assert {t for name, t in types.items() if name.endswith(".png")} == {zipfile.ZIP_STORED}
+    assert {t for name, t in types.items() if name.endswith(".xml")} == {zipfile.ZIP_DEFLATED}

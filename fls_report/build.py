@@ -8,7 +8,6 @@ names every failure.
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
@@ -121,10 +120,12 @@ def check_formats(formats) -> tuple[str, ...]:
 def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
     """Execute one notebook with papermill and render its page. Runs in a worker process.
 
-    The worker keeps one warm kernel for all its reports (see :class:`WarmKernel`), so a report
+    The worker keeps one warm kernel for all its reports (:class:`fls_report.kernel.WarmKernel`), so a report
     pays for its own work, not for starting Python and importing pandas and matplotlib again.
     """
     import papermill
+
+    from fls_report.kernel import WarmKernel
 
     started = time.perf_counter()
     try:
@@ -185,45 +186,6 @@ def without_reset_cell(notebook: nbformat.NotebookNode) -> None:
         for output in cell.get("outputs", []):
             if "execution_count" in output:
                 output["execution_count"] = count
-
-
-class WarmKernel:
-    """One IPython kernel per worker process, reused from report to report.
-
-    Each report starts with a cell that resets the kernel's namespace (see
-    :func:`with_reset_cell`), so it runs as in a fresh kernel; only the imported modules stay
-    loaded. A kernel that died, or a report that failed, gets a new kernel.
-    """
-
-    _instance: "WarmKernel | None" = None
-
-    def __init__(self) -> None:
-        from jupyter_client.manager import KernelManager
-
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        atexit.register(self.shutdown)
-
-    @classmethod
-    def ready(cls) -> "WarmKernel":
-        """The worker's kernel, started if need be."""
-        if cls._instance is None or not cls._instance.manager.is_alive():
-            cls.discard()
-            cls._instance = cls()
-        return cls._instance
-
-    @classmethod
-    def discard(cls) -> None:
-        if cls._instance is not None:
-            cls._instance.shutdown()
-            cls._instance = None
-
-    def shutdown(self) -> None:
-        try:
-            if self.manager.has_kernel:
-                self.manager.shutdown_kernel(now=True)
-        except Exception:  # shutting down at exit: nothing useful to report
-            pass
 
 
 def _describe(exc: BaseException) -> str:
@@ -483,29 +445,13 @@ def report_executor(workers: int, scheduler: str | None = None):
 
 
 #: Run in each new worker's kernel before its first report: the imports every report needs.
-WARM_UP_CODE = ("import fls_report.report, fls_report.stats, statsmodels.stats.proportion\n"
-                "fls_report.stats._scipy_stats()")
-
-
 def warm_worker() -> None:
-    """Start a local worker's kernel and import what the reports need, in the kernel and here.
+    """The local pool's initializer: start this worker's kernel and warm it (see
+    :func:`fls_report.kernel.warm_up`), so a build that starts its workers before computing the
+    tables (:func:`start_workers`) has them ready when the first report is sent."""
+    from fls_report import kernel
 
-    It runs as the pool's initializer, so a build that starts its workers before computing the
-    tables (:func:`start_workers`) has them ready when the first report is sent. It only saves
-    time: if anything fails here the worker starts its kernel with its first report instead.
-    """
-    try:
-        import papermill  # noqa: F401  (imported here so the first report does not wait for it)
-
-        client = WarmKernel.ready().manager.blocking_client()
-        client.start_channels()
-        try:
-            client.wait_for_ready(timeout=60)
-            client.execute_interactive(WARM_UP_CODE, silent=True, store_history=False, timeout=120)
-        finally:
-            client.stop_channels()
-    except Exception:  # an optimisation only: the first report starts afresh
-        WarmKernel.discard()
+    kernel.warm_up()
 
 
 def _nothing() -> None:

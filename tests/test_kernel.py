@@ -1,0 +1,80 @@
+"""The warm kernel a build worker keeps: one kept client, reports that do not see each other,
+objects frozen out of the garbage collector, a fresh kernel after a failure."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from fls_report.build import with_reset_cell, without_reset_cell
+from fls_report.kernel import KeptClient, WarmKernel, warm_up
+
+
+def notebook(*sources: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    parameters = nbformat.v4.new_code_cell("value = 0")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters] + [nbformat.v4.new_code_cell(s) for s in sources]
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path, **parameters) -> nbformat.NotebookNode:
+    done = papermill.execute_notebook(with_reset_cell(nb, cwd), None, parameters=parameters, progress_bar=False,
+                                      log_output=False, cwd=str(cwd), kernel_name="python3",
+                                      km=WarmKernel.ready().manager)
+    without_reset_cell(done)
+    return done
+
+
+def printed(nb: nbformat.NotebookNode) -> list[str]:
+    return ["".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "stream"]
+
+
+@pytest.fixture(scope="module")
+def warm():
+    warm_up()
+    yield WarmKernel.ready()
+    WarmKernel.discard()
+    gc.unfreeze()  # warm_up froze this (test) process's objects too
+
+
+def test_one_kept_client_serves_every_report(warm, tmp_path):
+    client = warm.manager.client()
+    assert isinstance(client, KeptClient)
+    assert warm.manager.client() is client and client.channels_running
+    first = execute(notebook("import os\nprint(value, os.getcwd())"), tmp_path, value=1)
+    second = execute(notebook("print(value)"), tmp_path, value=2)
+    assert printed(first) == [f"1 {tmp_path}\n"]
+    assert printed(second) == ["2\n"]
+    assert WarmKernel.ready() is warm and warm.manager.client() is client
+
+
+def test_a_report_does_not_see_the_one_before(warm, tmp_path):
+    execute(notebook("left_behind = 'from the first report'"), tmp_path)
+    done = execute(notebook("print('left_behind' in globals())"), tmp_path)
+    assert printed(done) == ["False\n"]
+
+
+def test_warm_up_freezes_the_imports_in_the_kernel_and_here(warm, tmp_path):
+    assert gc.get_freeze_count() > 0
+    done = execute(notebook("import gc, sys\nprint(gc.get_freeze_count() > 10_000, 'pandas' in sys.modules)"),
+                   tmp_path)
+    assert printed(done) == ["True True\n"]
+
+
+def test_a_failed_report_gets_a_new_kernel_and_client(warm, tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError, match="ZeroDivisionError"):
+        execute(notebook("1 / 0"), tmp_path)
+    old_client = warm.manager.client()
+    WarmKernel.discard()  # what fls_report.build.run_job does after a failure
+    assert not old_client.channels_running
+    fresh = WarmKernel.ready()
+    assert fresh is not warm and fresh.manager.client() is not old_client
+    assert printed(execute(notebook("print(value * 3)"), tmp_path, value=2)) == ["6\n"]

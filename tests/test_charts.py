@@ -1043,3 +1043,28 @@ def test_funnel_grid_backdrop_changes_with_the_tables(grid_funnels):
     assert before.backdrop != after.backdrop
     assert np.array_equal(_pixels(after.to_png()), _pixels(_full_draw(after)))
     assert before.to_png() != after.to_png()
+
+
+# Minor ticks drawn as one line of markers
+
+
+@pytest.mark.parametrize("months", [12, 15, 30])
+def test_month_axis_minor_ticks_look_as_matplotlibs(months):
+    """The month axis draws its minor ticks as one line of tick markers (cheaper than
+    matplotlib's ticks): the pixels are those of matplotlib's own minor ticks."""
+    from matplotlib.ticker import FixedLocator
+
+    labels = [f"{2016 + m // 12}-{m % 12 + 1:02d}" for m in range(months)]
+    drawn = []
+    for ours in (True, False):
+        with charts._house_style():
+            figure = charts._figure(2.5)
+            ax = figure.add_subplot()
+            ax.plot(np.arange(months), np.linspace(10, 90, months))
+            charts._month_axis(ax, labels, narrow=True)
+            if not ours:  # the same axis with matplotlib's minor ticks at every month instead
+                for line in ax.lines[1:]:
+                    line.remove()
+                ax.xaxis.set_minor_locator(FixedLocator(np.arange(months)))
+        drawn.append(_pixels(_full_draw(charts.Chart(figure, "", ""))))
+    assert np.array_equal(drawn[0], drawn[1])

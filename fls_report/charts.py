@@ -1210,7 +1210,7 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
 
     figure = _figure(5.0)
     ax = figure.add_subplot()
-    handles, words, last_day = _tte_panel(ax, tte, code, event, limit, max_days, label, summary)
+    handles, words, last_day, _ = _tte_panel(ax, tte, code, event, limit, max_days, label, summary)
     _title(figure, title)
     figure.legend(handles=handles, loc="outside lower left", frameon=False)
     alt = _tte_alt(event, limit, last_day, words)
@@ -1225,12 +1225,13 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
 
 
 def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_days: int, label: str,
-               summary: dict, narrow: bool = False) -> tuple[list[Line2D], list[tuple], int]:
+               summary: dict, narrow: bool = False) -> tuple[list[Line2D], list[tuple], int, list[Line2D]]:
     """Draw one event's cumulative curves (the unit's, and England and Wales's) on ``ax``.
 
     Returns the legend handles (each curve's % by the limit, median and IQR in its label), the
-    words for the alt text and caption (label, summary, % by the limit, records beyond the axis)
-    and the last day drawn. ``narrow`` wraps the legend labels for a half-width panel.
+    words for the alt text and caption (label, summary, % by the limit, records beyond the axis),
+    the last day drawn and the unit's own curve (drawn over England and Wales's; none for
+    ``NATIONAL``). ``narrow`` wraps the legend labels for a half-width panel.
     """
     an_event = f"{EVENT_ARTICLES.get(event, 'a')} {EVENT_LABELS.get(event, event)}"
     levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
@@ -1242,11 +1243,17 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
     last_day = int(min(max_days, max(last_event, limit + 30)))
     last_day = int(min(max_days, 30 * math.ceil(last_day / 30)))
 
-    handles, words = [], []
+    handles, words, own = [], [], []
     for level_code, level_label, colour, width, style in levels:
         s = summaries[level_code]
         curve = _cumulative_pct(_tte_rows(tte, level_code, event), s["records"], last_day)
-        ax.step(np.arange(last_day + 1), curve, where="post", color=colour, lw=width, ls=style)
+        mine = level_code == code and code != NATIONAL
+        # The unit's curve is drawn last, over England and Wales's, the spines and the limit's label, so
+        # that it can be drawn alone over a backdrop of the rest (time_to_event_pair).
+        drawn = ax.step(np.arange(last_day + 1), curve, where="post", color=colour, lw=width, ls=style,
+                        zorder=3.1 if mine else 2)
+        if mine:
+            own.extend(drawn)
         by_limit = curve[min(limit, last_day)]
         if narrow:
             text = (f"{_short_label(level_label, 48)}\n{format_pct(by_limit)} by day {limit}; median "
@@ -1269,7 +1276,7 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
     ax.set_xlabel("Days from fracture")
     ax.set_ylabel(f"% with {an_event} by that day")
     ax.grid(color=GREY_LIGHT, lw=0.6)
-    return handles, words, last_day
+    return handles, words, last_day, own
 
 
 def _tte_alt(event: str, limit: int, last_day: int, words: list[tuple]) -> str:
@@ -2345,10 +2352,10 @@ def _frame(ax, colour: str) -> None:
         spine.set_linewidth(2.0)
 
 
-def _no_panel(ax, text: str) -> None:
-    """An empty panel that says why."""
+def _no_panel(ax, text: str):
+    """An empty panel that says why; returns the words' artist."""
     ax.set_axis_off()
-    ax.text(0.5, 0.5, _plain(text), ha="center", va="center", fontsize=9, color=GREY_DARK,
+    return ax.text(0.5, 0.5, _plain(text), ha="center", va="center", fontsize=9, color=GREY_DARK,
             transform=ax.transAxes)
 
 
@@ -2777,25 +2784,30 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
     layout = _grid_layout(2, 2, 3.0, title_lines=_wrap(title, 95).count("\n") + 1, panel_title_lines=1,
                           status_lines=0, bottom_extra_in=legend_in, left_in=0.75, wgap_in=0.85, right_in=0.25)
     alts, later, missing = [], [], []
+    changing, fixed = [], []  # what differs from service to service is drawn over a shared backdrop
     for ax, event in zip(layout.axes, TIME_TO_EVENT_PAIR):
         event_words = EVENT_LABELS.get(event, event)
         an_event = f"{EVENT_ARTICLES.get(event, 'a')} {event_words}"
         ax.set_title(f"{event_words[:1].upper()}{event_words[1:]} (limit {days[event]} days)", loc="left",
                      fontsize=10, pad=6, y=1.0)
         if not has[event]:
-            _no_panel(ax, f"{NO_RECORDS}:\n{_wrap(label, 40)}\nhas no records with {an_event}\n"
-                          "on or after the fracture date")
+            changing.append(_no_panel(ax, f"{NO_RECORDS}:\n{_wrap(label, 40)}\nhas no records with {an_event}\n"
+                                          "on or after the fracture date"))
+            fixed.append((event, None))
             missing.append(f"{label} has no records with {an_event} on or after the fracture date.")
             alts.append(f"{event_words}: {label} has no records with {an_event} on or after the fracture date.")
             continue
-        handles, words, last_day = _tte_panel(ax, tte, code, event, days[event], max_days, label, summaries[event],
-                                              narrow=True)
-        ax.legend(handles=handles, loc="upper left", frameon=False, borderaxespad=0, handlelength=1.8,
-                  bbox_to_anchor=(0, -(_TICK_LABELS_IN + _LINE_10_IN + 0.14) / layout.panel_height_in))
+        handles, words, last_day, own = _tte_panel(ax, tte, code, event, days[event], max_days, label,
+                                                   summaries[event], narrow=True)
+        changing.extend(own)
+        fixed.append((event, days[event], last_day, code == NATIONAL))
+        changing.append(ax.legend(
+            handles=handles, loc="upper left", frameon=False, borderaxespad=0, handlelength=1.8,
+            bbox_to_anchor=(0, -(_TICK_LABELS_IN + _LINE_10_IN + 0.14) / layout.panel_height_in)))
         alts.append(f"{event_words}: " + _tte_alt(event, days[event], last_day, words))
         if _tte_later_words(words, last_day):
             later.append(_tte_later_words(words, last_day))
-    _grid_title(layout, title)
+    changing.append(_grid_title(layout, title))
     alt = "Two step charts side by side. " + " ".join(f"{'Left' if i == 0 else 'Right'}, {text}"
                                                      for i, text in enumerate(alts))
     caption = (
@@ -2806,7 +2818,9 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
         + (f" {' '.join(later)}" if later else "")
         + (f" {' '.join(missing)}" if missing else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    backdrop = backdrop_key("time_to_event_pair", layout.figure.get_size_inches().tolist(), entries, fixed,
+                            tte[tte["code"].astype(str) == NATIONAL])
+    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), backdrop=backdrop)
 
 
 __all__ = [

@@ -1068,3 +1068,29 @@ def test_month_axis_minor_ticks_look_as_matplotlibs(months):
                 ax.xaxis.set_minor_locator(FixedLocator(np.arange(months)))
         drawn.append(_pixels(_full_draw(charts.Chart(figure, "", ""))))
     assert np.array_equal(drawn[0], drawn[1])
+
+
+def assert_drawn_as_whole(drawn: list[charts.Chart]) -> None:
+    """Each chart, drawn over a backdrop (cached by the first with its key), has exactly the
+    pixels of drawing its whole figure."""
+    for chart in drawn:
+        assert chart.backdrop is not None
+        assert np.array_equal(_pixels(chart.to_png()), _pixels(_full_draw(chart)))
+
+
+@pytest.fixture()
+def fresh_backdrops(monkeypatch):
+    monkeypatch.setattr(charts, "_BACKDROPS", type(charts._BACKDROPS)())
+
+
+def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(tte, fresh_backdrops):
+    more = tte.copy()
+    for code, counts in (("S2", [(3, 2), (60, 4), (100, 1)]), ("S3", [(20, 1), (30, 1)])):
+        more = pd.concat([more, pd.DataFrame(_tte_rows("service", code, "assessment", counts, 9)),
+                          pd.DataFrame(_tte_rows("service", code, "dxa", [(50, 2)], 4))], ignore_index=True)
+    pairs = [charts.time_to_event_pair(more, code, {"assessment": 90, "dxa": 90}, name=name)
+             for code, name in (("S2", "Beta"), ("S3", "Gamma"), ("S1", "Alpha"), ("NATIONAL", None))]
+    assert_drawn_as_whole(pairs)
+    # S2 and S3 have both events and the same days drawn: one backdrop, each curve its own.
+    assert pairs[0].backdrop == pairs[1].backdrop and pairs[0].to_png() != pairs[1].to_png()
+    assert len({p.backdrop for p in pairs}) == 3  # S1 has no DXA panel; the national page has one curve

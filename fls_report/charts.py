@@ -478,7 +478,7 @@ def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_lev
         if best_score is None or score < best_score:
             best, best_score = (cx, cy, ha, va), score
     cx, cy, ha, va = best
-    ax.annotate(
+    return ax.annotate(
         _plain(text), xy=(x, y), xytext=(cx, cy), textcoords="axes fraction", ha=ha, va=va,
         fontsize=9, color=HIGHLIGHT_COLOUR, fontweight="bold",
         bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": HIGHLIGHT_COLOUR, "alpha": 0.95},
@@ -490,6 +490,18 @@ def _annotate(ax, x: float, y: float, text: str, obstacles: np.ndarray, soft_lev
 def _title(figure: Figure, text: str, width: int = 95) -> None:
     """The figure's title, left-aligned across the whole figure."""
     figure.suptitle(_plain(_wrap(text, width)), x=0.01, ha="left", fontsize=12)
+
+
+@functools.lru_cache(maxsize=64)
+def _text_width_in(texts: tuple[str, ...], fontsize: float, bold: bool = False) -> float:
+    """The width of the widest of ``texts`` in inches, in the house font at ``fontsize``."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    with _house_style():
+        font = FontProperties(size=fontsize, weight="bold" if bold else "normal")
+        renderer = RendererAgg(1, 1, 72)
+        return max((renderer.get_text_width_height_descent(t, font, ismath=False)[0] for t in texts), default=0) / 72
 
 
 def _rank_ticks(n: int) -> list[int]:
@@ -755,10 +767,20 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     green, _ = _band_edges("KPI2")
     goal = green / 100
 
-    figure = _figure(5.6)
-    ax = figure.add_subplot()
     x_top = float(max(shown["denominator"].max(), 1)) * 1.06
     y_top = float(max(shown["numerator"].max(), goal * x_top * 0.5, 1)) * 1.10
+    # Laid out by hand, so that everything but the highlighted service is the same on every
+    # service's page: drawn once, as a backdrop, and the service's point, label and legend
+    # entry over it (see Chart.changing).
+    title_lines = _wrap(title, 95).count("\n") + 1
+    height_in = 5.6
+    left_in = _text_width_in((f"{y_top:,.0f}",), 9) + _LINE_10_IN + 0.3
+    right_in = _text_width_in((f"{x_top:,.0f}",), 9) / 2 + 0.15
+    top_in = 0.1 + title_lines * _LINE_12_IN + 0.15
+    bottom_in = _TICK_LABELS_IN + _LINE_10_IN + 0.1 + 2 * _LEGEND_ROW_IN + 0.15
+    figure = Figure(figsize=(FIGURE_WIDTH_IN, height_in), layout=None)
+    ax = figure.add_axes((left_in / FIGURE_WIDTH_IN, bottom_in / height_in,
+                          1 - (left_in + right_in) / FIGURE_WIDTH_IN, 1 - (top_in + bottom_in) / height_in))
     line = np.array([0, x_top])
     ax.plot(line, line, color=OKABE_ITO["black"], lw=1.2, zorder=2)
     ax.plot(line, goal * line, color=OKABE_ITO["black"], lw=1.2, ls="--", zorder=2)
@@ -775,20 +797,22 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
-    _title(figure, title)
+    figure.suptitle(_plain(_wrap(title, 95)), x=0.01, y=1 - 0.1 / height_in, ha="left", va="top", fontsize=12)
 
     highlighted = shown[shown["code"] == highlight] if highlight is not None else shown.iloc[0:0]
     highlight_words = ""
+    changing = []
     if len(highlighted):
         point = highlighted.iloc[0]
-        ax.scatter([point["denominator"]], [point["numerator"]], s=75, color=HIGHLIGHT_COLOUR, zorder=5,
-                   edgecolor="white", lw=1, clip_on=False)
+        changing.append(ax.scatter([point["denominator"]], [point["numerator"]], s=75, color=HIGHLIGHT_COLOUR,
+                                   zorder=5, edgecolor="white", lw=1, clip_on=False))
         highlight_words = (
             f"{_name_of(point['code'], point.get('name'))}: {_count(point['numerator'])} records against "
             f"{_count(point['denominator'])} expected ({format_pct(point['pct'])})"
         )
         obstacles = np.column_stack([shown["denominator"], shown["numerator"], shown["numerator"]])
-        _annotate(ax, point["denominator"], point["numerator"], _wrap(highlight_words, 42), obstacles)
+        changing.append(_annotate(ax, point["denominator"], point["numerator"], _wrap(highlight_words, 42),
+                                  obstacles))
     elif highlight is not None:
         highlight_words = f"Service {highlight} is not shown: it has no expected caseload estimate."
 
@@ -800,7 +824,10 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     if len(highlighted):
         handles.append(Line2D([], [], marker="o", ls="none", color=HIGHLIGHT_COLOUR,
                               label=_plain(_truncate(_name_of(highlight, highlighted.iloc[0].get("name")), 60))))
-    figure.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
+    changing.append(figure.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.1 / height_in), ncol=2,
+                                  frameon=False, borderaxespad=0))
+    backdrop = backdrop_key("identification", left_in, right_in, title_lines, shown[["code", "denominator", "numerator"]],
+                            green)
 
     positive = shown["denominator"] > 0
     pct = 100 * shown["numerator"] / shown["denominator"].where(positive)
@@ -827,7 +854,7 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
         + (f" {left_off}" if left_off else "")
         + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    return Chart(figure=figure, alt=alt, caption=caption, changing=tuple(changing), backdrop=backdrop)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1467,28 +1494,46 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
     field_names = rows["field"].tolist()
     over = rows["over"].to_numpy(dtype=bool)
 
-    figure = _figure(1.3 + 0.3 * len(rows))
-    ax = figure.add_subplot()
+    # Laid out by hand, with room on the right for the longest value label at 100%, so that the
+    # axes, field names and threshold are the same for every service: they are drawn once, as a
+    # backdrop, and each service's bars, values and title over it (see Chart.changing).
+    labels = [_field_label(f) for f in field_names]
+    title_lines = _wrap(title, 95).count("\n") + 1
+    left_in = _text_width_in(tuple(labels), 9) + 0.2
+    right_in = _text_width_in((f"100.0% (over {threshold_pct:g}%)",), 9, bold=True) + 0.15
+    top_in = 0.1 + title_lines * _LINE_12_IN + 0.1
+    bottom_in = _TICK_LABELS_IN + _LINE_10_IN + 0.14
+    height_in = round(top_in + 0.3 * (len(rows) + 0.7) + bottom_in, 2)
+    figure = Figure(figsize=(FIGURE_WIDTH_IN, height_in), layout=None)
+    ax = figure.add_axes((left_in / FIGURE_WIDTH_IN, bottom_in / height_in,
+                          1 - (left_in + right_in) / FIGURE_WIDTH_IN, 1 - (top_in + bottom_in) / height_in))
     y = np.arange(len(rows))
-    ax.barh(y[~over], values[~over], color=OKABE_ITO["sky_blue"], height=0.7)
-    ax.barh(y[over], values[over], color=OVER_THRESHOLD_COLOUR, height=0.7, hatch="///", edgecolor="white", lw=0)
+    plain = ax.barh(y[~over], values[~over], color=OKABE_ITO["sky_blue"], height=0.7)
+    hatched = ax.barh(y[over], values[over], color=OVER_THRESHOLD_COLOUR, height=0.7, hatch="///", edgecolor="white",
+                      lw=0)
+    value_labels = []
     for yi, value, is_over in zip(y, values, over):
         if np.isnan(value):
             text, x = "not applicable", 0.8
         else:
             text, x = format_pct(value) + (f" (over {threshold_pct:g}%)" if is_over else ""), value + 0.8
-        ax.text(x, yi, text, va="center", ha="left", fontsize=9,
-                color=GREY_DARK if np.isnan(value) else OKABE_ITO["black"],
-                fontstyle="italic" if np.isnan(value) else "normal",
-                fontweight="bold" if is_over else "normal")
-    ax.axvline(threshold_pct, color=OKABE_ITO["black"], lw=1, ls="--")
+        value_labels.append(ax.text(x, yi, text, va="center", ha="left", fontsize=9, clip_on=False,
+                                    color=GREY_DARK if np.isnan(value) else OKABE_ITO["black"],
+                                    fontstyle="italic" if np.isnan(value) else "normal",
+                                    fontweight="bold" if is_over else "normal"))
+    threshold = ax.axvline(threshold_pct, color=OKABE_ITO["black"], lw=1, ls="--")
     ax.text(threshold_pct + 0.8, -0.9, f"{threshold_pct:g}% threshold", fontsize=9, va="bottom", ha="left")
-    ax.set_yticks(y, [_field_label(f) for f in field_names])
+    ax.set_yticks(y, labels)
     ax.set_ylim(len(rows) - 0.5, -1.2)
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of records missing (of the records the field applies to)")
     ax.tick_params(axis="y", length=0)
-    _title(figure, title)
+    suptitle = figure.suptitle(_plain(_wrap(title, 95)), x=0.01, y=1 - 0.1 / height_in, ha="left", va="top",
+                               fontsize=12)
+    # In the order a full drawing draws them: bars, the threshold over them, the spines, values.
+    changing = (*plain.patches, *hatched.patches, threshold, *[s for s in ax.spines.values() if s.get_visible()],
+                *value_labels, suptitle)
+    backdrop = backdrop_key("completeness_bars", height_in, labels, threshold_pct)
 
     n_na = int(np.isnan(values).sum())
     over_words = ", ".join(f"{_field_label(f)} {format_pct(v)}" for f, v, o in zip(field_names, values, over) if o)
@@ -1505,7 +1550,7 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
         + (f" {_plural(n_na, 'field')} with no records {'it applies' if n_na == 1 else 'they apply'} to "
            f"{'is' if n_na == 1 else 'are'} marked not applicable." if n_na else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    return Chart(figure=figure, alt=alt, caption=caption, changing=changing, backdrop=backdrop)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1094,3 +1094,27 @@ def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(tte, fres
     # S2 and S3 have both events and the same days drawn: one backdrop, each curve its own.
     assert pairs[0].backdrop == pairs[1].backdrop and pairs[0].to_png() != pairs[1].to_png()
     assert len({p.backdrop for p in pairs}) == 3  # S1 has no DXA panel; the national page has one curve
+
+
+def test_completeness_bars_over_a_cached_backdrop_is_the_full_drawing(fields, fresh_backdrops):
+    bars = [charts.completeness_bars(fields, code, name=name) for code, name in (("S1", "Alpha"), ("S4", "Delta"))]
+    assert_drawn_as_whole(bars)
+    assert bars[0].backdrop == bars[1].backdrop and len(charts._BACKDROPS) == 1
+    assert bars[0].to_png() != bars[1].to_png()
+    # A field's value at 100% keeps its label inside the figure (room is kept on the right).
+    full = fields.assign(missing=np.where(fields["field"] == "sex", 10, fields["missing"]))
+    full["pct_missing"] = 100 * full["missing"] / full["applicable"].where(full["applicable"] > 0)
+    chart = charts.completeness_bars(full, "S1")
+    chart.to_png()
+    label = [t for t in chart.figure.axes[0].texts if t.get_text().startswith("100.0%")][0]
+    renderer = chart.figure.canvas.get_renderer()
+    assert label.get_window_extent(renderer).x1 <= chart.figure.bbox.x1
+
+
+def test_identification_over_a_cached_backdrop_is_the_full_drawing(results, fresh_backdrops):
+    shown = results[(results["level"] == "service") & (results["kpi_id"] == "KPI2")
+                    & results["denominator"].notna()]["code"].tolist()
+    drawn = [charts.identification(results, highlight=code) for code in shown] + [charts.identification(results)]
+    assert_drawn_as_whole(drawn)
+    assert len({chart.backdrop for chart in drawn}) == 1 and len(charts._BACKDROPS) == 1
+    assert len({chart.to_png() for chart in drawn}) == len(drawn)  # each names its own service

@@ -288,14 +288,17 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         nations = services.set_index("service_code")["nation"].map(NATION_CODES)
         plans = [plan_job(job, params, tables, nations, footer, earlier, force) for job in jobs]
         to_run = [plan.job for plan in plans if plan.action == EXECUTE]
-        # Pages whose footer alone changed are redone in a thread while the others execute.
-        refooting = stack.enter_context(ThreadPoolExecutor(1)).submit(
-            refoot, [plan.job for plan in plans if plan.action == REFOOTER], footer, site)
+        # Pages whose footer alone changed, and the downloads, are redone in threads while the
+        # reports execute (they fill the cores the last reports leave idle).
+        alongside = stack.enter_context(ThreadPoolExecutor(2))
+        refooting = alongside.submit(refoot, [plan.job for plan in plans if plan.action == REFOOTER], footer, site)
+        downloading = alongside.submit(downloads, params, site, manifest, recompute)
         if to_run:
             if executor is None:
                 executor = stack.enter_context(report_executor(min(workers, len(to_run)), scheduler))
             outcomes = run_jobs(to_run, manifest, workers, executor, progress)
         refooting.result()
+        written = downloading.result()
     for plan in plans:
         if plan.action != EXECUTE:
             outcomes.append(JobOutcome(plan.job.code, True, 0.0, action=plan.action))
@@ -306,14 +309,12 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     if codes is None:
         remove_stale_pages(site, jobs)
     run = report.Run(params)
-    downloads = render.downloads_present(site) if not recompute and render.downloads_present(site) \
-        else render.write_downloads(out.tables, site, manifest["built_at"], run)
     index = render.write_index(
         site, manifest,
         services=index_services(run.results, jobs, site, failed),
         pages=index_pages(jobs, site, failed),
         failed=[job.title for job in jobs if job.code in failed],
-        downloads=downloads,
+        downloads=written,
     )
     kept = {r["code"]: r for r in earlier.get("reports", [])} if codes is not None else {}
     entries = {**kept, **{p.job.code: p.entry(out.root) for p in plans if p.job.code not in failed}}
@@ -323,6 +324,15 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
 
 
 EXECUTE, REFOOTER, SKIP = "execute", "re-render footer", "up to date"
+
+
+def downloads(params: Params, site: render.Site, manifest: dict, recomputed: bool) -> list[Path]:
+    """The site's download files: written afresh when the tables were recomputed or any is
+    missing, else those already there."""
+    present = render.downloads_present(site)
+    if present and not recomputed:
+        return present
+    return render.write_downloads(Outputs(params.output).tables, site, manifest["built_at"], report.Run(params))
 
 
 def refoot(jobs: list[ReportJob], footer: str, site: render.Site) -> None:
@@ -444,7 +454,6 @@ def report_executor(workers: int, scheduler: str | None = None):
             cluster.close()
 
 
-#: Run in each new worker's kernel before its first report: the imports every report needs.
 def warm_worker() -> None:
     """The local pool's initializer: start this worker's kernel and warm it (see
     :func:`fls_report.kernel.warm_up`), so a build that starts its workers before computing the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import threading
 
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
@@ -69,12 +70,15 @@ class KeptClientKernelManager(KernelManager):
 
 
 class WarmKernel:
-    """One IPython kernel per worker process, reused from report to report.
+    """One IPython kernel per worker, reused from report to report.
 
-    A kernel that died, or a report that failed (:meth:`discard`), gets a new kernel.
+    A worker is a process of the local pool, or a thread of a Dask worker (a Dask worker may run
+    several reports at once, one per thread: each thread has its own kernel, since a report
+    begins by clearing its kernel's namespace). A kernel that died, or a report that failed
+    (:meth:`discard`), gets a new kernel.
     """
 
-    _instance: "WarmKernel | None" = None
+    _local = threading.local()
 
     def __init__(self) -> None:
         self.manager = KeptClientKernelManager(kernel_name="python3")
@@ -84,16 +88,18 @@ class WarmKernel:
     @classmethod
     def ready(cls) -> "WarmKernel":
         """The worker's kernel, started if need be."""
-        if cls._instance is None or not cls._instance.manager.is_alive():
+        kernel = getattr(cls._local, "kernel", None)
+        if kernel is None or not kernel.manager.is_alive():
             cls.discard()
-            cls._instance = cls()
-        return cls._instance
+            kernel = cls._local.kernel = cls()
+        return kernel
 
     @classmethod
     def discard(cls) -> None:
-        if cls._instance is not None:
-            cls._instance.shutdown()
-            cls._instance = None
+        kernel = getattr(cls._local, "kernel", None)
+        if kernel is not None:
+            kernel.shutdown()
+            cls._local.kernel = None
 
     def shutdown(self) -> None:
         try:

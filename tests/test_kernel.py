@@ -78,3 +78,23 @@ def test_a_failed_report_gets_a_new_kernel_and_client(warm, tmp_path):
     fresh = WarmKernel.ready()
     assert fresh is not warm and fresh.manager.client() is not old_client
     assert printed(execute(notebook("print(value * 3)"), tmp_path, value=2)) == ["6\n"]
+
+
+def test_each_thread_has_its_own_kernel(tmp_path):
+    """A Dask worker may run reports in several threads at once: they must not share a kernel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def report(value: int) -> tuple[int, list[str]]:
+        try:
+            kernel = WarmKernel.ready()
+            done = execute(notebook("import time, os\nmine = value\ntime.sleep(1)\nprint(mine, os.getpid())"),
+                           tmp_path, value=value)
+            return id(kernel), printed(done)
+        finally:
+            WarmKernel.discard()
+
+    with ThreadPoolExecutor(2) as pool:
+        (first, one), (second, two) = pool.map(report, (1, 2))
+    assert first != second
+    assert one[0].split()[0] == "1" and two[0].split()[0] == "2"
+    assert one[0].split()[1] != two[0].split()[1]  # two kernel processes

@@ -778,9 +778,8 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     right_in = _text_width_in((f"{x_top:,.0f}",), 9) / 2 + 0.15
     top_in = 0.1 + title_lines * _LINE_12_IN + 0.15
     bottom_in = _TICK_LABELS_IN + _LINE_10_IN + 0.1 + 2 * _LEGEND_ROW_IN + 0.15
-    figure = Figure(figsize=(FIGURE_WIDTH_IN, height_in), layout=None)
-    ax = figure.add_axes((left_in / FIGURE_WIDTH_IN, bottom_in / height_in,
-                          1 - (left_in + right_in) / FIGURE_WIDTH_IN, 1 - (top_in + bottom_in) / height_in))
+    layout = _single_axes_layout(height_in, left_in=left_in, right_in=right_in, top_in=top_in, bottom_in=bottom_in)
+    figure, ax = layout.figure, layout.axes[0]
     line = np.array([0, x_top])
     ax.plot(line, line, color=OKABE_ITO["black"], lw=1.2, zorder=2)
     ax.plot(line, goal * line, color=OKABE_ITO["black"], lw=1.2, ls="--", zorder=2)
@@ -797,7 +796,7 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
-    figure.suptitle(_plain(_wrap(title, 95)), x=0.01, y=1 - 0.1 / height_in, ha="left", va="top", fontsize=12)
+    _grid_title(layout, title)
 
     highlighted = shown[shown["code"] == highlight] if highlight is not None else shown.iloc[0:0]
     highlight_words = ""
@@ -1504,9 +1503,8 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
     top_in = 0.1 + title_lines * _LINE_12_IN + 0.1
     bottom_in = _TICK_LABELS_IN + _LINE_10_IN + 0.14
     height_in = round(top_in + 0.3 * (len(rows) + 0.7) + bottom_in, 2)
-    figure = Figure(figsize=(FIGURE_WIDTH_IN, height_in), layout=None)
-    ax = figure.add_axes((left_in / FIGURE_WIDTH_IN, bottom_in / height_in,
-                          1 - (left_in + right_in) / FIGURE_WIDTH_IN, 1 - (top_in + bottom_in) / height_in))
+    layout = _single_axes_layout(height_in, left_in=left_in, right_in=right_in, top_in=top_in, bottom_in=bottom_in)
+    figure, ax = layout.figure, layout.axes[0]
     y = np.arange(len(rows))
     plain = ax.barh(y[~over], values[~over], color=OKABE_ITO["sky_blue"], height=0.7)
     hatched = ax.barh(y[over], values[over], color=OVER_THRESHOLD_COLOUR, height=0.7, hatch="///", edgecolor="white",
@@ -1528,8 +1526,7 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of records missing (of the records the field applies to)")
     ax.tick_params(axis="y", length=0)
-    suptitle = figure.suptitle(_plain(_wrap(title, 95)), x=0.01, y=1 - 0.1 / height_in, ha="left", va="top",
-                               fontsize=12)
+    suptitle = _grid_title(layout, title)
     # In the order a full drawing draws them: bars, the threshold over them, the spines, values.
     changing = (*plain.patches, *hatched.patches, threshold, *[s for s in ax.spines.values() if s.get_visible()],
                 *value_labels, suptitle)
@@ -2357,6 +2354,17 @@ def _grid_layout(n_panels: int, n_cols: int, panel_height_in: float, *, title_li
                                hspace=hgap_in / panel_height_in, wspace=wgap_in / axes_w)
     axes = [figure.add_subplot(grid[i // n_cols, i % n_cols]) for i in range(n_panels)]
     return _GridLayout(figure, axes, n_cols, height_in, panel_height_in, status_lines)
+
+
+def _single_axes_layout(height_in: float, *, left_in: float, right_in: float, top_in: float, bottom_in: float,
+                        width_in: float = FIGURE_WIDTH_IN) -> _GridLayout:
+    """A figure without a layout engine and one axes placed by its margins in inches: a
+    one-panel :func:`_grid_layout`, whose title :func:`_grid_title` places."""
+    figure = Figure(figsize=(width_in, height_in), layout=None)
+    panel_height_in = height_in - top_in - bottom_in
+    figure.add_axes((left_in / width_in, bottom_in / height_in,
+                     1 - (left_in + right_in) / width_in, panel_height_in / height_in))
+    return _GridLayout(figure, figure.axes, 1, height_in, panel_height_in, 0)
 
 
 def _grid_title(layout: _GridLayout, text: str, width: int = 95):

@@ -172,5 +172,6 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "hip_fractures",
 )
 SERVICE_CORE_COLUMNS: tuple[str, ...] = ("service_code", "service_name", "nation")
-NATIONS: tuple[str, ...] = ("England", "Wales")
+#: Nations a service may belong to (webtool_export.md §5): the audit covers Northern Ireland since 2020.
+NATIONS: tuple[str, ...] = ("England", "Wales", "Northern Ireland")
 HIP_FRACTURE_MULTIPLIER = 5

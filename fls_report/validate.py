@@ -222,7 +222,7 @@ def read_services(path: str | Path) -> Services:
             "service_name": pa.Column(None, [pa.Check(lambda s: s != "", name="blank service_name")]),
             "nation": pa.Column(
                 None,
-                [pa.Check(lambda s: s.str.lower().isin(nation_lookup), name="nation not England or Wales")],
+                [pa.Check(lambda s: s.str.lower().isin(nation_lookup), name="nation not England, Wales or Northern Ireland")],
             ),
             "expected_caseload": pa.Column(
                 None,

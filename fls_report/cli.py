@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("params", help="parameters file (params/*.yml)")
+    inspect = commands.add_parser(
+        "inspect", help="read every extract file and say how it was read (formats, headers, values); writes nothing")
+    inspect.add_argument("params", help="parameters file (params/*.yml)")
     build = commands.add_parser("build", help="compute, then run the notebooks and render the HTML site")
     build.add_argument("params", help="parameters file (params/*.yml)")
     build.add_argument("--service", action="append", metavar="CODE", dest="services",
@@ -101,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "build":
         return _build(args)
+    if args.command == "inspect":
+        return _inspect(args)
 
     from fls_report.params import load_params
     from fls_report.pipeline import Outputs, run_compute, run_validate
@@ -115,6 +120,52 @@ def _run(args: argparse.Namespace) -> int:
         _say(f"warning: {note}")
     _say(_summary(validated, time.perf_counter() - started))
     print(Outputs(params.output).tables)
+    return EXIT_OK
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    """Print how every file of the extract is read (webtool_export.md §6); write nothing.
+
+    Every file is read even when an earlier one fails, so that an analyst sees all the problems at
+    once; any failure ends with exit 2, as ``compute`` would.
+    """
+    from fls_report.extract import check_entries, describe, read_file
+    from fls_report.mapping import load_mapping
+    from fls_report.params import load_params
+    from fls_report.validate import read_services
+
+    params = load_params(args.params)
+    services = read_services(params.services)
+    mapping = load_mapping(params.mapping)
+    check_entries(params, services.codes, params.services)
+    print(f"parameters: {args.params}")
+    print(f"services file: {params.as_dict()['services']} ({len(services.codes)} services)")
+    print(f"mapping: {'built-in, ' + str(mapping.source.name) if params.mapping is None else params.as_dict()['mapping']}")
+    for note in services.warnings:
+        print(f"warning: {note}")
+    failed, rows, formats = 0, 0, Counter()
+    for number, file in enumerate(params.extract, start=1):
+        entry = f" (service {file.service}" + (f", {file.encoding}" if file.encoding != "utf-8" else "") + ")"
+        print(f"\n[{number}/{len(params.extract)}] {file.written}{entry if file.service else ''}")
+        try:
+            _, reading = read_file(file, mapping)
+        except InputError as exc:
+            failed += 1
+            print(f"  error: {exc}")
+            continue
+        rows += reading.rows
+        formats[reading.format] += 1
+        for line in describe(reading):
+            print(line)
+    print()
+    kinds = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(formats.items()))
+    print(f"{len(params.extract) - failed} of {len(params.extract)} file(s) read ({kinds or 'none'}): {rows:,} data rows")
+    if params.extract_listed:
+        listed = {f.service for f in params.extract}
+        without = [c for c in services.codes if c not in listed]
+        print(f"services without a file (reported as having no records): {', '.join(without) if without else 'none'}")
+    if failed:
+        raise InputError(f"{failed} of {len(params.extract)} extract file(s) cannot be read (see above)")
     return EXIT_OK
 
 

@@ -36,7 +36,7 @@ SOURCE_ROW = "source_row"
 READERS = (".csv", ".xlsx", ".parquet")
 
 
-def read_table(path: str | Path, what: str = "file") -> pd.DataFrame:
+def read_table(path: str | Path, what: str = "file", encoding: str = "utf-8") -> pd.DataFrame:
     """Read a CSV, ``.xlsx`` (first sheet) or Parquet file into trimmed text cells.
 
     Parameters
@@ -45,11 +45,16 @@ def read_table(path: str | Path, what: str = "file") -> pd.DataFrame:
         The file; the format is chosen by its extension.
     what
         What the file is (``"extract"``, ``"services file"``), for messages.
+    encoding
+        The text encoding of a CSV file: ``"utf-8"`` (a BOM is allowed) or ``"cp1252"``
+        (Windows-1252, as Excel on Windows saves "CSV"); see webtool_export.md §1.
 
     Returns
     -------
     pandas.DataFrame
-        One ``str`` column per file column (blank cells are ``""``) and ``source_row``.
+        One ``str`` column per file column (blank cells are ``""``) and ``source_row``. A blank
+        header cell is named :func:`blank_header` of its position, so that it can be told apart
+        and reported (webtool_export.md §2, rule 3).
 
     Raises
     ------
@@ -69,13 +74,13 @@ def read_table(path: str | Path, what: str = "file") -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the {what} is empty")
     if suffix == ".csv":
-        table = _read_csv(path, what)
+        table = _read_csv(path, what, encoding)
     elif suffix == ".xlsx":
         table = _read_xlsx(path, what)
     else:
         table = _read_parquet(path, what)
 
-    names = [str(c).strip() for c in table.column_names]
+    names = [str(c).strip() or blank_header(i + 1) for i, c in enumerate(table.column_names)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"{path}: duplicate column name(s) in the header: {', '.join(duplicated)}")
@@ -92,35 +97,59 @@ def read_table(path: str | Path, what: str = "file") -> pd.DataFrame:
     return table.to_pandas()
 
 
+#: Encodings a CSV extract may be read in (webtool_export.md §1).
+ENCODINGS: dict[str, str] = {"utf-8": "utf-8-sig", "cp1252": "cp1252"}
+_BLANK_HEADER = re.compile(r"\(blank header, column (\d+)\)")
+
+
+def blank_header(position: int) -> str:
+    """The name given to a blank header cell at 1-based ``position``."""
+    return f"(blank header, column {position})"
+
+
+def blank_header_position(name: str) -> int | None:
+    """The 1-based position of a header named by :func:`blank_header`, else None."""
+    match = _BLANK_HEADER.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
 def _text_table(frame: pd.DataFrame, names: list[str]) -> pa.Table:
     """An Arrow table of the ``str`` cells of ``frame``, with ``names`` (duplicates allowed)."""
     arrays = [pa.array(frame.iloc[:, i].tolist(), type=pa.string()) for i in range(frame.shape[1])]
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _read_csv(path: Path, what: str) -> pa.Table:
-    """Read a UTF-8 CSV file as text.
+def _read_csv(path: Path, what: str, encoding: str = "utf-8") -> pa.Table:
+    """Read a UTF-8 (or Windows-1252) CSV file as text.
 
     pyarrow's parser reads a well-formed file (every row as wide as the header, quotes
     balanced). Any other file goes to pandas' C parser, whose behaviour is the contract: a short
-    row is padded with blanks, a long row or an unclosed quote is an error.
+    row is padded with blanks, a long row or an unclosed quote is an error. A file that is not
+    valid in its encoding stops the run, naming the line and the byte: there is no guessing.
     """
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(ENCODINGS[encoding])
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(
-            f"{path}: the {what} is not UTF-8 text (undecodable byte at line {line}); "
-            "save it as CSV UTF-8"
-        ) from None
+        byte = f"0x{raw[exc.start]:02X}"
+        if encoding == "utf-8":
+            hint = (" (a CSV file saved by Excel on Windows is usually Windows-1252: "
+                    "give its entry `encoding: cp1252` in the parameters file)" if what == "extract" else
+                    "; save it as CSV UTF-8")
+            raise InputError(f"{path}: the {what} is not UTF-8 text: byte {byte} at line {line}{hint}") from None
+        raise InputError(f"{path}: the {what} is not {encoding} text: byte {byte} at line {line}") from None
     if not text or text.isspace():
         raise InputError(f"{path}: the {what} is empty")
     header = next(csv.reader(_lines(text)), [])
+    if encoding == "utf-8":
+        data = raw.removeprefix(codecs.BOM_UTF8)
+    else:
+        data = text.encode("utf-8")
     del text
-    table = _read_csv_arrow(raw.removeprefix(codecs.BOM_UTF8), header)
+    table = _read_csv_arrow(data, header)
     if table is None:
-        return _read_csv_pandas(raw.decode("utf-8-sig"), header, path, what)
+        return _read_csv_pandas(data.decode("utf-8"), header, path, what)
     return table
 
 
@@ -184,6 +213,33 @@ def _read_csv_pandas(text: str, header: list[str], path: Path, what: str) -> pa.
 
 
 def _read_xlsx(path: Path, what: str) -> pa.Table:
+    """Read the first sheet of a workbook with calamine (Rust), cell by cell as text.
+
+    calamine reads the same cells as openpyxl (tests/test_io.py compares the two on every kind
+    of cell a webtool export holds) at several times the speed (benchmarks/results.md).
+    """
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises several kinds for a damaged workbook
+        raise InputError(f"{path}: cannot read the {what} as an Excel workbook ({exc.__class__.__name__})") from None
+    if not rows:
+        raise InputError(f"{path}: the {what} is empty")
+    width = max(len(r) for r in rows)
+    header = [_cell_text(v) for v in rows[0]] + [""] * (width - len(rows[0]))
+    columns = [[] for _ in range(width)]
+    for values in rows[1:]:
+        for i in range(width):
+            columns[i].append(_cell_text(values[i]) if i < len(values) else "")
+    arrays = [pa.array(column, type=pa.string()) for column in columns]
+    return pa.Table.from_arrays(arrays, names=header)
+
+
+def _read_xlsx_openpyxl(path: Path, what: str) -> pa.Table:
+    """The same as :func:`_read_xlsx` through openpyxl, kept as the reference the calamine reader
+    is tested against (and timed against by the benchmark)."""
     try:
         frame = pd.read_excel(
             path, sheet_name=0, header=None, dtype=object, engine="openpyxl", keep_default_na=False, na_filter=False

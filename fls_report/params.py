@@ -43,6 +43,27 @@ class DisclosureParams:
 
 
 @dataclass(frozen=True)
+class ExtractFile:
+    """One file of the extract (webtool_export.md §1).
+
+    ``path`` is absolute; ``written`` is the path as the parameters file writes it (for messages,
+    the manifest and ``restricted/rejected_records.csv``); ``service`` is the service every row of
+    the file belongs to, or None for a single-file extract (the rows name their service);
+    ``encoding`` is the text encoding of a CSV file.
+    """
+
+    path: Path
+    written: str
+    service: str | None = None
+    encoding: str = "utf-8"
+
+
+#: Text encodings a CSV extract may be in (webtool_export.md §1).
+ENCODINGS: tuple[str, ...] = ("utf-8", "cp1252")
+_EXTRACT_ENTRY_KEYS = ("service", "path", "encoding")
+
+
+@dataclass(frozen=True)
 class Params:
     """One report run, as described by a ``params/*.yml`` file.
 
@@ -54,12 +75,19 @@ class Params:
     period_start: dt.date
     period_end: dt.date
     data_cutoff: dt.date
-    extract: Path
+    extract: tuple[ExtractFile, ...]
     services: Path
     output: Path
     kpi: KpiParams = field(default_factory=KpiParams)
     disclosure: DisclosureParams = field(default_factory=DisclosureParams)
     compare_with: Path | None = None
+    encoding: str = "utf-8"
+    mapping: Path | None = None
+
+    @property
+    def extract_listed(self) -> bool:
+        """Whether ``extract`` is the list form (one entry per file, each naming its service)."""
+        return any(f.service is not None for f in self.extract)
 
     @property
     def months_in_period(self) -> int:
@@ -98,11 +126,20 @@ class Params:
                 return {k: plain(v) for k, v in value.items()}
             return value
 
-        return {k: plain(v) for k, v in dataclasses.asdict(self).items() if k != "source"}
+        out = {k: plain(v) for k, v in dataclasses.asdict(self).items() if k not in ("source", "extract")}
+        if self.extract_listed:
+            out["extract"] = [
+                {"service": f.service, "path": f.written}
+                | ({"encoding": f.encoding} if f.encoding != self.encoding else {})
+                for f in self.extract
+            ]
+        else:
+            out["extract"] = self.extract[0].written
+        return dict(sorted(out.items()))
 
 
 _REQUIRED = ("title", "period_start", "period_end", "data_cutoff", "extract", "services", "output")
-_OPTIONAL = ("kpi", "disclosure", "compare_with")
+_OPTIONAL = ("kpi", "disclosure", "compare_with", "encoding", "mapping")
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -185,19 +222,77 @@ def load_params(path: str | Path) -> Params:
         raise InputError(f"{name}: key 'data_cutoff' ({data_cutoff}) is before 'period_end' ({period_end})")
 
     compare_with = raw.get("compare_with")
+    mapping = raw.get("mapping")
+    encoding = _encoding(name, "encoding", raw.get("encoding", "utf-8"))
     return Params(
         source=path.resolve(),
         title=title,
         period_start=period_start,
         period_end=period_end,
         data_cutoff=data_cutoff,
-        extract=(folder / _text(name, "extract", raw["extract"])).resolve(),
+        extract=_extract(name, folder, raw["extract"], encoding),
         services=(folder / _text(name, "services", raw["services"])).resolve(),
         output=(folder / _text(name, "output", raw["output"])).resolve(),
         kpi=_section(name, "kpi", raw.get("kpi"), KpiParams),
         disclosure=_section(name, "disclosure", raw.get("disclosure"), DisclosureParams),
         compare_with=None if compare_with is None else (folder / _text(name, "compare_with", compare_with)).resolve(),
+        encoding=encoding,
+        mapping=None if mapping is None else (folder / _text(name, "mapping", mapping)).resolve(),
     )
+
+
+def _encoding(name: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or value.strip().lower() not in ENCODINGS:
+        raise InputError(f"{name}: key '{key}' must be one of {', '.join(ENCODINGS)}, got {value!r}")
+    return value.strip().lower()
+
+
+def _extract(name: str, folder: Path, raw: Any, encoding: str) -> tuple[ExtractFile, ...]:
+    """The extract's files: one path (today's form) or a list of ``{service, path, encoding?}``.
+
+    Each listed file must exist and be listed once (webtool_export.md §1); whether each
+    ``service`` is in the services file is checked when the services file is read.
+    """
+    if isinstance(raw, str):
+        written = _text(name, "extract", raw)
+        return (ExtractFile((folder / written).resolve(), written, None, encoding),)
+    if not isinstance(raw, list) or not raw:
+        raise InputError(
+            f"{name}: key 'extract' must be a file's path or a list of entries "
+            "{service: CODE, path: FILE, encoding: (optional)}"
+        )
+    files: list[ExtractFile] = []
+    seen: dict[Path, int] = {}
+    for number, entry in enumerate(raw, start=1):
+        where = f"extract entry {number}"
+        if not isinstance(entry, dict):
+            raise InputError(f"{name}: {where} must be a mapping with the keys service and path, got {entry!r}")
+        unknown = [str(k) for k in entry if k not in _EXTRACT_ENTRY_KEYS]
+        if unknown:
+            raise InputError(
+                f"{name}: {where}: unknown key(s) {', '.join(repr(k) for k in unknown)} "
+                f"(allowed: {', '.join(_EXTRACT_ENTRY_KEYS)})"
+            )
+        for key in ("service", "path"):
+            if key not in entry:
+                raise InputError(f"{name}: {where} has no '{key}'")
+        service = entry["service"]
+        if isinstance(service, int) and not isinstance(service, bool):
+            raise InputError(
+                f"{name}: {where}: 'service' must be text; write the code in quotes (\"{service}\") "
+                "so that a code such as 029 keeps its leading zero"
+            )
+        service = _text(name, f"{where}: service", service)
+        written = _text(name, f"{where}: path", entry["path"])
+        path = (folder / written).resolve()
+        if path in seen:
+            raise InputError(f"{name}: {where}: {written} is already listed as extract entry {seen[path]}")
+        seen[path] = number
+        if not path.is_file():
+            raise InputError(f"{name}: {where}: {written}: file not found")
+        file_encoding = _encoding(name, f"{where}: encoding", entry["encoding"]) if "encoding" in entry else encoding
+        files.append(ExtractFile(path, written, service, file_encoding))
+    return tuple(files)
 
 
 def _check_keys(name: str, prefix: str, raw: dict, required, optional) -> None:

@@ -56,8 +56,14 @@ def run_validate(params: Params) -> Validated:
         quality.data_quality_fields(validated.records, codes, params), out.tables / "data_quality_fields.csv"
     )
     tables.write_table(quality.data_quality_issues(validated.issues), out.tables / "data_quality_issues.csv")
+    tables.write_table(
+        quality.data_quality_unrecognised(validated.extract.unrecognised), out.tables / "data_quality_unrecognised.csv"
+    )
     tables.write_table(validated.rejected, out.restricted / "rejected_records.csv")
     tables.write_table(quality.record_issues(validated.issues), out.restricted / "record_issues.csv")
+    tables.write_table(
+        quality.unrecognised_values(validated.extract.unrecognised), out.restricted / "unrecognised_values.csv"
+    )
     return validated
 
 
@@ -120,13 +126,24 @@ def versions() -> dict[str, str]:
 
 
 def input_checksums(params: Params) -> dict[str, dict]:
-    """Path (as written in the parameters file) and SHA-256 of every input file of the run."""
+    """Path (as written in the parameters file) and SHA-256 of every input file of the run: each
+    file of a listed extract is its own entry, ``extract <n> (<service>)``, and so is a mapping
+    file other than the built-in one."""
     named = params.as_dict()
-    inputs = {
-        "extract": {"path": named["extract"], "sha256": sha256_file(params.extract)},
+    if params.extract_listed:
+        width = len(str(len(params.extract)))
+        inputs = {
+            f"extract {n:0{width}d} ({f.service})": {"path": f.written, "sha256": sha256_file(f.path)}
+            for n, f in enumerate(params.extract, start=1)
+        }
+    else:
+        inputs = {"extract": {"path": named["extract"], "sha256": sha256_file(params.extract[0].path)}}
+    inputs |= {
         "services": {"path": named["services"], "sha256": sha256_file(params.services)},
         "params": {"path": params.source.name, "sha256": sha256_file(params.source)},
     }
+    if params.mapping is not None:
+        inputs["mapping"] = {"path": named["mapping"], "sha256": sha256_file(params.mapping)}
     if params.compare_with is not None:
         inputs["compare_with"] = {"path": named["compare_with"], "sha256": sha256_file(params.compare_with)}
     return inputs

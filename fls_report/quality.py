@@ -51,6 +51,40 @@ def data_quality_issues(issues: pd.DataFrame) -> pd.DataFrame:
     return counted[["code", "field", "rule", "count"]].reset_index(drop=True)
 
 
+UNRECOGNISED_COLUMNS = ["code", "field", "values", "rows"]
+
+
+def data_quality_unrecognised(unrecognised: pd.DataFrame) -> pd.DataFrame:
+    """Values the reader did not recognise, counted per service and field: how many distinct
+    values and how many rows (webtool_export.md §6). Never the text, which may be anything a
+    user typed: that is in the restricted ``unrecognised_values.csv`` only.
+
+    ``unrecognised`` is :attr:`fls_report.extract.Extract.unrecognised`. Rows are sorted by code
+    and by the field's contract order; only non-zero counts are listed.
+    """
+    if unrecognised.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("code", "field") else int) for c in UNRECOGNISED_COLUMNS})
+    counted = (
+        unrecognised.assign(value_key=unrecognised["value"].str.casefold())
+        .groupby(["service_code", "field"], sort=False)
+        .agg(values=("value_key", "nunique"), rows=("rows", "sum"))
+        .reset_index()
+        .rename(columns={"service_code": "code"})
+    )
+    counted["_field"] = counted["field"].map({c: i for i, c in enumerate(dd.EXTRACT_COLUMNS)})
+    counted = counted.sort_values(["code", "_field"], kind="stable")
+    return counted[UNRECOGNISED_COLUMNS].astype({"values": int, "rows": int}).reset_index(drop=True)
+
+
+def unrecognised_values(unrecognised: pd.DataFrame) -> pd.DataFrame:
+    """The restricted list for the analyst who extends the mapping: ``service_code``, ``file``,
+    ``column`` (the header as in the file), ``value``, ``rows``; most frequent first per column."""
+    columns = ["service_code", "file", "column", "value", "rows"]
+    ordered = unrecognised.sort_values(["service_code", "file", "column", "rows", "value"],
+                                       ascending=[True, True, True, False, True], kind="stable")
+    return ordered[columns].reset_index(drop=True)
+
+
 def record_issues(issues: pd.DataFrame) -> pd.DataFrame:
     """The restricted per-record issue list: ``record_id``, ``code``, ``field``, ``rule``, ``value``."""
     return issues[["record_id", "code", "field", "rule", "value"]].reset_index(drop=True)

@@ -24,7 +24,9 @@ import pyarrow.compute as pc
 
 from fls_report import dictionary as dd
 from fls_report.errors import InputError
+from fls_report.extract import GENERATED_ID, SOURCE_FILE, Extract, map_distinct, read_extract
 from fls_report.io import SOURCE_ROW, read_table
+from fls_report.mapping import load_mapping
 from fls_report.params import Params
 
 # ---------------------------------------------------------------------------------------------
@@ -122,13 +124,7 @@ def nhs_number_checks(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return pd.Series(ten, index=series.index), pd.Series(passed, index=series.index)
 
 
-def _map_unique(series: pd.Series, func) -> pd.Series:
-    """Apply ``func`` once per distinct value and map the results back."""
-    codes, uniques = pd.factorize(series, sort=False)
-    values = [func(u) for u in uniques]
-    out = pd.Series(values, dtype=object).take(codes) if len(values) else pd.Series([], dtype=object)
-    out.index = series.index
-    return out
+_map_unique = map_distinct
 
 
 def dates_of(series: pd.Series) -> pd.Series:
@@ -312,8 +308,11 @@ class Validated:
         Field-level issues of included rows: ``record_id``, ``code``, ``field``, ``rule``,
         ``value`` (restricted: may hold identifiers).
     rejected
-        Rejected rows as read (file columns of the contract), ``source_row`` and ``reason``
-        (restricted).
+        Rejected rows as read (the contract columns present in the files), ``source_file``,
+        ``source_row`` and ``reason`` (restricted).
+    extract
+        How each file was read (:class:`~fls_report.extract.Extract`): format, headers,
+        unrecognised values.
     warnings
         Plain notes for the analyst (missing optional columns, ignored columns).
     """
@@ -323,6 +322,7 @@ class Validated:
     row_states: pd.DataFrame
     issues: pd.DataFrame
     rejected: pd.DataFrame
+    extract: Extract | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -338,37 +338,6 @@ class Validated:
         }
 
 
-def read_extract(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read the extract as text with every contract column present.
-
-    A missing core column is an error naming every missing column; a missing optional column
-    becomes blank with a warning; unknown columns are dropped with a warning.
-    """
-    path = Path(path)
-    raw = read_table(path, "extract")
-    notes = []
-    present = set(raw.columns)
-    missing_core = [
-        c
-        for c in dd.CORE_COLUMNS
-        if c not in present and not (c == "age_at_fracture" and "date_of_birth" in present)
-    ]
-    if missing_core:
-        raise InputError(f"{path}: missing core column(s): {', '.join(missing_core)}")
-    missing_optional = [c for c in dd.EXTRACT_COLUMNS if c not in present]
-    if missing_optional:
-        notes.append(f"{path}: column(s) not in the file, counted as wholly blank: {', '.join(missing_optional)}")
-    extra = [c for c in raw.columns if c not in dd.EXTRACT_COLUMNS and c != SOURCE_ROW]
-    if extra:
-        notes.append(f"{path}: ignoring unknown column(s): {', '.join(extra)}")
-    file_columns = [c for c in dd.EXTRACT_COLUMNS if c in present]
-    out = raw[file_columns + [SOURCE_ROW]].copy()
-    for column in missing_optional:
-        out[column] = ""
-    out.attrs["file_columns"] = file_columns
-    return out[list(dd.EXTRACT_COLUMNS) + [SOURCE_ROW]], notes
-
-
 def validate(params: Params) -> Validated:
     """Read both inputs and settle every row (data_dictionary.md §2).
 
@@ -378,8 +347,8 @@ def validate(params: Params) -> Validated:
         For a fatal problem with either file; nothing has been written then.
     """
     services = read_services(params.services)
-    raw, notes = read_extract(params.extract)
-    file_columns = raw.attrs["file_columns"]
+    extract = read_extract(params, services.codes, load_mapping(params.mapping), params.services)
+    raw, file_columns = extract.frame, extract.file_columns
     state = pd.Series(dd.INCLUDED, index=raw.index, dtype=object)
     reason = pd.Series("", index=raw.index, dtype=object)
 
@@ -388,10 +357,12 @@ def validate(params: Params) -> Validated:
         state[mask] = new_state
         reason[mask] = why
 
-    # Rejections, in contract order.
+    # Rejections, in contract order. Rows with generated ids (webtool files without an id column)
+    # cannot miss or share an id; their duplicates are found by content (webtool_export.md §2).
     record_id = raw["record_id"]
+    generated = raw[GENERATED_ID].to_numpy(dtype=bool)
     settle(record_id == "", dd.REJECTED, dd.REJECT_MISSING_ID)
-    with_id = record_id != ""
+    with_id = (record_id != "") & ~generated
     # Only rows whose record_id repeats can conflict, so only they are hashed and compared.
     repeated = with_id & record_id.duplicated(keep=False)
     versions = pd.DataFrame(
@@ -399,7 +370,11 @@ def validate(params: Params) -> Validated:
     ).drop_duplicates()
     conflicting = repeated & record_id.isin(versions.loc[versions["record_id"].duplicated(), "record_id"])
     settle(conflicting, dd.REJECTED, dd.REJECT_CONFLICTING_ID)
-    settle(with_id & record_id.duplicated(keep="first"), dd.REJECTED, dd.REJECT_DUPLICATE)
+    settle(with_id & record_id.where(with_id).duplicated(keep="first"), dd.REJECTED, dd.REJECT_DUPLICATE)
+    if generated.any():
+        copies = pd.Series(False, index=raw.index)
+        copies[generated] = content_key(raw.loc[generated, file_columns]).duplicated(keep="first").to_numpy()
+        settle(copies, dd.REJECTED, dd.REJECT_DUPLICATE)
     settle(~raw["service_code"].isin(services.codes), dd.REJECTED, dd.REJECT_UNKNOWN_SERVICE)
     fracture = dates_of(raw["date_fracture"])
     settle(fracture.isna(), dd.REJECTED, dd.REJECT_INVALID_FRACTURE_DATE)
@@ -419,7 +394,8 @@ def validate(params: Params) -> Validated:
     settle((age < dd.MIN_AUDIT_AGE).fillna(False), dd.EXCLUDED, dd.EXCLUDE_UNDER_50)
 
     row_states = pd.DataFrame({"service_code": raw["service_code"], "state": state, "reason": reason})
-    rejected = raw.loc[state == dd.REJECTED, file_columns + [SOURCE_ROW]].assign(reason=reason[state == dd.REJECTED])
+    rejected = raw.loc[state == dd.REJECTED, file_columns + [SOURCE_FILE, SOURCE_ROW]].assign(
+        reason=reason[state == dd.REJECTED])
 
     included = raw[state == dd.INCLUDED]
     established_age_text = raw["age_at_fracture"].where(
@@ -433,8 +409,55 @@ def validate(params: Params) -> Validated:
         row_states=row_states,
         issues=issues,
         rejected=rejected.reset_index(drop=True),
-        warnings=tuple(list(services.warnings) + notes),
+        extract=extract,
+        warnings=tuple(list(services.warnings) + list(extract.notes)),
     )
+
+
+def content_key(frame: pd.DataFrame) -> pd.DataFrame:
+    """The contract columns of ``frame`` as compared by the duplicate rule for rows with
+    generated ids (webtool_export.md §2): valid values as their canonical values, invalid values
+    as their trimmed, case-folded text, therapy lists as sets of tokens, dates as dates. The
+    record id (generated, so never shared) is left out."""
+
+    def category(column):
+        lookup = dd.category_lookup(column)
+        return lambda t: lookup.get(t.lower(), t.casefold())
+
+    def date(t):
+        parsed = parse_date(t)
+        return parsed.isoformat() if parsed else t.casefold()
+
+    def whole(t):
+        number = parse_whole_number(t)
+        return str(number) if number is not None else t.casefold()
+
+    def therapy(t):
+        lookup = _therapy_lookup()
+        tokens = {lookup.get(x.strip().lower(), x.strip().casefold()) for x in t.split(";") if x.strip()}
+        return ";".join(sorted(tokens))
+
+    def nhs(t):
+        return nhs_number_digits(t) or t.casefold()
+
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        if column == "record_id":
+            continue
+        if column in dd.CATEGORIES:
+            func = category(column)
+        elif column in dd.DATE_COLUMNS:
+            func = date
+        elif column in dd.THERAPY_COLUMNS:
+            func = therapy
+        elif column == "age_at_fracture":
+            func = whole
+        elif column == "nhs_number":
+            func = nhs
+        else:
+            func = str.casefold
+        out[column] = map_distinct(frame[column], func)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

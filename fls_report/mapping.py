@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +142,6 @@ def load_mapping(path: str | Path | None = None) -> Mapping:
     return _load(Path(path).resolve() if path is not None else BUILT_IN)
 
 
-@lru_cache(maxsize=8)
 def _load(path: Path) -> Mapping:
     name = str(path)
     try:

@@ -12,7 +12,16 @@ from fls_report import dictionary as dd
 from fls_report.errors import InputError
 from fls_report.io import read_table, write_text_atomic
 from fls_report.params import load_params
-from fls_report.validate import read_extract, validate
+from fls_report.extract import read_file
+from fls_report.mapping import load_mapping
+from fls_report.params import ExtractFile
+from fls_report.validate import validate
+
+
+def read_extract(path):
+    """One contract file read as a single-file extract: (frame, notes)."""
+    frame, reading = read_file(ExtractFile(path, path.name), load_mapping())
+    return frame, list(reading.notes)
 
 
 def test_csv_with_bom_and_padding(tmp_path):
@@ -107,7 +116,7 @@ def test_each_format_gives_the_same_validation(tmp_path, suffix):
         ("x.csv", b"  \n\n", "is empty"),
         ("x.csv", b"record_id,service_code\n", "header but no data rows"),
         ("x.csv", b"record_id,service_code\n,\n  ,  \n", "header but no data rows"),
-        ("x.csv", "record_id,service_code\nR1,Caf\u00e9\n".encode("latin-1"), "not UTF-8 text (undecodable byte at line 2)"),
+        ("x.csv", "record_id,service_code\nR1,Caf\u00e9\n".encode("latin-1"), "not UTF-8 text: byte 0xE9 at line 2"),
         ("x.csv", b"a,a\n1,2\n", "duplicate column name"),
         ("x.csv", b"a,b\n1,2,3\n", "not a well-formed CSV"),
         ("x.xlsx", b"not a zip file", "cannot read the file as an Excel workbook"),
@@ -157,3 +166,46 @@ def test_atomic_write_leaves_no_temporary_file(tmp_path):
     target = write_text_atomic(tmp_path / "deep" / "a.txt", "hello")
     assert target.read_text() == "hello"
     assert [p.name for p in target.parent.iterdir()] == ["a.txt"]
+
+
+def test_calamine_reads_every_kind_of_cell_as_openpyxl_does(tmp_path):
+    """The .xlsx reader (calamine) gives the same text as the openpyxl reader on every kind of
+    cell a webtool export holds (issue 12: use the faster reader only where it reads identically)."""
+    import openpyxl
+
+    from fls_report.io import _read_xlsx, _read_xlsx_openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["1.09 Date Index Frac Diagnosed", None, "Age", "text", "bool", "ratio", "big", "list", None])
+    sheet.append([dt.datetime(2016, 3, 1, 14, 30), dt.date(2016, 3, 2), 72, "029", True, 72.5, 1e20, "A; B", None])
+    sheet.append([None] * 9)
+    sheet.append([dt.time(10, 30), "Don\u2019t know", -0.0, "  spaced  ", False, 0.1, 12345678901, "", "stray"])
+    sheet.append([43000, 43000.5, dt.timedelta(hours=5), "=1+1", "#N/A", 3, "x", "Donít know", None])
+    sheet["A5"].number_format = "dd/mm/yyyy"
+    sheet["B5"].number_format = "dd/mm/yyyy hh:mm"
+    path = tmp_path / "cells.xlsx"
+    workbook.save(path)
+    fast, reference = _read_xlsx(path, "extract"), _read_xlsx_openpyxl(path, "extract")
+    assert fast.column_names == reference.column_names
+    assert fast.to_pylist() == reference.to_pylist()
+    # and what they read: dates truncated, whole numbers as integers, text as written
+    assert fast.to_pylist()[0]["1.09 Date Index Frac Diagnosed"] == "2016-03-01"
+    assert fast.to_pylist()[3]["1.09 Date Index Frac Diagnosed"] == "2017-09-22"
+    assert fast.to_pylist()[0]["Age"] == "72" and fast.to_pylist()[0]["text"] == "029"
+
+
+def test_blank_header_cells_are_named_by_position(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,,b,\n1,,2,3\n", encoding="utf-8")
+    frame = read_table(path)
+    assert list(frame.columns) == ["a", "(blank header, column 2)", "b", "(blank header, column 4)", "source_row"]
+    assert frame.iloc[0, :4].tolist() == ["1", "", "2", "3"]
+
+
+def test_cp1252_csv(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("a,b\nDon\u2019t know,\u00a31\n".encode("cp1252"))
+    assert read_table(path, "extract", "cp1252")[["a", "b"]].values.tolist() == [["Don\u2019t know", "\u00a31"]]
+    with pytest.raises(InputError, match="not UTF-8 text: byte 0x92 at line 2"):
+        read_table(path, "extract")

@@ -7,9 +7,11 @@ STAMP := $(VENV)/.installed
 PARAMS ?= params/demo.yml
 DEMO_DATA := data/synthetic/fls_extract_2016.csv data/synthetic/services.csv
 DEMO_2017_DATA := data/synthetic-2017/fls_extract_2017.csv data/synthetic-2017/services.csv
+# The webtool files have spaces in their names; services.csv is written after them, so it marks them all.
+DEMO_WEBTOOL_DATA := data/synthetic-webtool/services.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help install report report-2017 demo-data test bench clean
+.PHONY: help install report report-2017 report-webtool demo-data test bench clean
 
 ## help: list the targets
 help:
@@ -42,6 +44,13 @@ report-2017: $(STAMP) $(DEMO_2017_DATA)
 	test -f output/demo/tables/kpi_results.csv || $(MAKE) report
 	$(BIN)/fls-report build params/demo-2017.yml
 
+$(DEMO_WEBTOOL_DATA): | $(STAMP)
+	$(BIN)/fls-report synth --format webtool --out data/synthetic-webtool
+
+## report-webtool: build the demo from the same patients as FLS-DB webtool exports, one file per service (writes them if absent)
+report-webtool: $(STAMP) $(DEMO_WEBTOOL_DATA)
+	$(BIN)/fls-report build params/demo-webtool.yml
+
 ## test: set everything up and run the test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -52,4 +61,4 @@ bench: $(STAMP)
 
 ## clean: remove the demo outputs and synthetic data (keeps .venv)
 clean:
-	rm -rf output/demo output/demo-2017 data/synthetic data/synthetic-2017
+	rm -rf output/demo output/demo-2017 output/demo-webtool data/synthetic data/synthetic-2017 data/synthetic-webtool

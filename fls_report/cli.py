@@ -27,7 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     synth = commands.add_parser("synth", help="write a deterministic synthetic extract and services file")
-    synth.add_argument("--out", default="data/synthetic", help="folder to write to (default: %(default)s)")
+    synth.add_argument("--format", choices=("contract", "webtool"), default="contract",
+                       help="contract: one extract in the input contract's form; webtool: one FLS-DB webtool "
+                            "export per service, as services download them (default: %(default)s)")
+    synth.add_argument("--out", default=None,
+                       help="folder to write to (default: data/synthetic, or data/synthetic-webtool for webtool)")
     synth.add_argument("--services", type=int, default=38, help="number of services (default: %(default)s)")
     synth.add_argument("--patients", type=int, default=18356,
                        help="data rows of the base year 2016; a later --year grows from it (default: %(default)s)")
@@ -95,9 +99,16 @@ def _run(args: argparse.Namespace) -> int:
         for name in ("services", "patients"):
             if getattr(args, name) < 1:
                 raise InputError(f"--{name} must be at least 1, got {getattr(args, name)}")
-        extract, services = write_synthetic(
-            Path(args.out), services=args.services, patients=args.patients, year=args.year, seed=args.seed
-        )
+        sizes = dict(services=args.services, patients=args.patients, year=args.year, seed=args.seed)
+        if args.format == "webtool":
+            from fls_report.synth_webtool import DEFAULT_OUT, write_webtool
+
+            files, services = write_webtool(Path(args.out or DEFAULT_OUT), **sizes)
+            for _, path in files:
+                print(path)
+            print(services)
+            return EXIT_OK
+        extract, services = write_synthetic(Path(args.out or "data/synthetic"), **sizes)
         print(extract)
         print(services)
         return EXIT_OK

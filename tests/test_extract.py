@@ -560,3 +560,54 @@ def test_describe_lists_headers_absent_columns_and_values_most_frequent_first(tm
     line = next(l for l in text.splitlines() if l.strip().startswith("1.03 Gender"))
     assert line.split(": ", 1)[1].startswith("'Femal' 5, 'odd0' 3") and line.endswith("and 3 more")
     assert "9434765919" not in text and "943 476 5919" not in text and "ZZ99" not in text and "1946" not in text
+
+
+# ---------------------------------------------------------------------------------------------
+# The same synthetic patients, read in either form, give the same tables (issue 12, point 7)
+
+
+def test_the_demo_in_webtool_form_gives_the_contract_forms_tables(tmp_path):
+    """The demo's patients as the contract extract and as 37 per-service webtool exports (every
+    quirk of webtool_export.md): the KPI, monthly, statistics and data-quality tables are identical.
+    The only difference is the rows only the contract form can hold (blank or conflicting ids,
+    unknown services), which the webtool files leave out."""
+    from fls_report import quality
+    from fls_report.pipeline import compute_tables
+    from fls_report.synth import write_synthetic
+    from fls_report.synth_webtool import write_webtool
+
+    write_synthetic(tmp_path / "contract")
+    files, _ = write_webtool(tmp_path / "webtool")
+    (tmp_path / "contract.yml").write_text(
+        "title: t\nperiod_start: 2016-01-01\nperiod_end: 2016-12-31\ndata_cutoff: 2017-06-30\n"
+        "extract: contract/fls_extract_2016.csv\nservices: contract/services.csv\noutput: out\n", encoding="utf-8")
+    entries = "".join(
+        f'  - {{service: "{code}", path: "webtool/{path.name}"'
+        + (", encoding: cp1252" if path.suffix == ".csv" and "W57" in path.name else "") + "}\n"
+        for code, path in files)
+    (tmp_path / "webtool.yml").write_text(
+        "title: t\nperiod_start: 2016-01-01\nperiod_end: 2016-12-31\ndata_cutoff: 2017-06-30\n"
+        f"extract:\n{entries}services: webtool/services.csv\noutput: out\n", encoding="utf-8")
+    forms = {}
+    for form in ("contract", "webtool"):
+        params = load_params(tmp_path / f"{form}.yml")
+        validated = validate(params)
+        tables = compute_tables(validated, params)
+        tables["data_quality_fields"] = quality.data_quality_fields(validated.records, validated.services.codes, params)
+        tables["data_quality_issues"] = quality.data_quality_issues(validated.issues)
+        tables["record_accounting"] = quality.record_accounting(validated.row_states)
+        forms[form] = (validated, tables)
+    (contract, contract_tables), (webtool, webtool_tables) = forms["contract"], forms["webtool"]
+    assert {f.format for f in webtool.extract.files} == {WEBTOOL} and len(webtool.extract.files) == 37
+    for name, table in contract_tables.items():
+        if name == "record_accounting":
+            continue
+        pd.testing.assert_frame_equal(webtool_tables[name], table, obj=name)
+    only_contract = {"missing record_id", "conflicting record_id", "unknown service"}
+    accounting = contract_tables["record_accounting"]
+    pd.testing.assert_frame_equal(
+        webtool_tables["record_accounting"],
+        accounting[~accounting["reason"].isin(only_contract)].reset_index(drop=True),
+        obj="record_accounting")
+    assert accounting[accounting["reason"].isin(only_contract)]["rows"].sum() == 552
+    assert contract.counts()["included"] == webtool.counts()["included"] == 16884

@@ -11,7 +11,10 @@ analysis around them. Scenarios:
   with the ratio; and our full build (pages plus a PDF and a slide pack per report);
 - ``scale``: 150 services and 250,000 records, the full site (pages, PDFs, slide packs);
 - ``compute``: validate, KPIs and statistics on 1,000,000 records;
-- ``rebuild``: a no-change rebuild and a rebuild after correcting one service's data (full site).
+- ``rebuild``: a no-change rebuild and a rebuild after correcting one service's data (full site);
+- ``webtool``: reading 250,000 rows of per-service ``.xlsx`` webtool exports (150 services), with
+  calamine (the reader we use) and with openpyxl (the reference it is tested against), and the
+  demo's ``compute`` on its webtool-form files against its contract CSV.
 
 Memory: "largest process" is the peak resident set size of the biggest single process (GNU
 ``time``'s ``%M``, which covers the command and the descendants it waited for); "all processes"
@@ -54,7 +57,10 @@ TARGETS = {
     "one-service-changed rebuild (demo)": "< 10 s",
     "no-change rebuild (demo, pages only)": "< 5 s",
     "one-service-changed rebuild (demo, pages only)": "< 10 s",
+    "demo compute, webtool exports (37 files)": "< contract CSV + 3 s",
 }
+XLSX_CALAMINE = "read 250,000 rows of per-service .xlsx exports (calamine, ours)"
+XLSX_OPENPYXL = "read 250,000 rows of per-service .xlsx exports (openpyxl)"
 
 
 @dataclass
@@ -217,6 +223,53 @@ def run_rebuilds(runs: int, scratch: Path, quick: bool) -> list[Result]:
     return results
 
 
+def webtool_params(folder: Path, services: int, patients: int) -> Path:
+    """Per-service webtool exports of the synthetic patients, and a parameters file listing them."""
+    from fls_report.synth_webtool import extract_entries, write_webtool
+
+    written, _ = write_webtool(folder, services=services, patients=patients)
+    lines = [f'  - {{service: "{e["service"]}", path: "{e["path"]}"'
+             + (f', encoding: {e["encoding"]}' if "encoding" in e else "") + "}"
+             for e in extract_entries(written)]
+    path = folder / "params.yml"
+    path.write_text("title: Benchmark run\nperiod_start: 2016-01-01\nperiod_end: 2016-12-31\n"
+                    "data_cutoff: 2017-06-30\nextract:\n" + "\n".join(lines) + "\nservices: services.csv\noutput: out\n",
+                    encoding="utf-8")
+    return path
+
+
+def read_xlsx_files(engine: str, folder: Path) -> None:
+    """The measured child of the reading scenario: read every ``.xlsx`` in ``folder`` as text."""
+    from fls_report import io
+
+    reader = {"calamine": io._read_xlsx, "openpyxl": io._read_xlsx_openpyxl}[engine]
+    rows = sum(reader(path, "extract").num_rows for path in sorted(folder.glob("*.xlsx")))
+    print(rows)
+
+
+def run_webtool(runs: int, scratch: Path, quick: bool) -> list[Result]:
+    """Reading per-service .xlsx exports with calamine against openpyxl (alternating), and the
+    demo's compute from its webtool-form files against its contract CSV."""
+    exports = scratch / "webtool-exports"
+    exports.mkdir()
+    webtool_params(exports, 12 if quick else 150, 20000 if quick else 250000)
+    fast, reference = Result(XLSX_CALAMINE), Result(XLSX_OPENPYXL)
+    for _ in range(runs):
+        for result, engine in ((fast, "calamine"), (reference, "openpyxl")):
+            result.add(timed([sys.executable, str(Path(__file__).resolve()), "--read-xlsx", engine, str(exports)],
+                             exports))
+    demo = scratch / "webtool-demo"
+    demo.mkdir()
+    services, patients = (6, 1500) if quick else (38, 18356)
+    contract_params = synth(demo / "contract", services, patients)
+    web_params = webtool_params(demo / "webtool", services, patients)
+    contract, webtool = Result("demo compute, contract CSV"), Result("demo compute, webtool exports (37 files)")
+    for _ in range(runs):
+        contract.add(timed([FLS, "compute", str(contract_params)], demo / "contract"))
+        webtool.add(timed([FLS, "compute", str(web_params)], demo / "webtool"))
+    return [fast, reference, contract, webtool]
+
+
 def correct_one_service(folder: Path) -> None:
     """Fix one invalid NHS number of one service: a data-quality count changes, no KPI does."""
     extract = pd.read_csv(folder / "fls_extract_2016.csv", dtype=str, keep_default_na=False)
@@ -253,6 +306,15 @@ def table(results: list[Result]) -> list[str]:
                      f"| {TARGETS.get(r.name, '')} |")
     by_name = {r.name: r for r in results}
     naive, pages, full = by_name.get(NAIVE), by_name.get(OURS_PAGES), by_name.get(OURS_FULL)
+    fast, reference = by_name.get(XLSX_CALAMINE), by_name.get(XLSX_OPENPYXL)
+    if fast and reference:
+        lines.append("")
+        lines.append(f"Reading .xlsx exports: calamine is **{reference.median / fast.median:.1f}×** faster than "
+                     "openpyxl (median over median, same files; both read every cell alike, tests/test_io.py).")
+    contract, webtool = by_name.get("demo compute, contract CSV"), by_name.get("demo compute, webtool exports (37 files)")
+    if contract and webtool:
+        lines.append(f"The demo's compute from webtool exports costs {webtool.median - contract.median:+.1f} s "
+                     "against the contract CSV (medians).")
     if naive and pages:
         lines.append("")
         lines.append(f"Demo pages: ours is **{naive.median / pages.median:.1f}×** faster than the naive way "
@@ -277,7 +339,8 @@ def write_results(path: Path, generated: list[str]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-SCENARIOS = {"compute": run_compute, "rebuild": run_rebuilds, "demo": run_demo, "scale": run_scale}
+SCENARIOS = {"webtool": run_webtool, "compute": run_compute, "rebuild": run_rebuilds, "demo": run_demo,
+             "scale": run_scale}
 
 
 def main() -> int:
@@ -287,9 +350,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script works")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
     parser.add_argument("--naive", metavar="PARAMS", help=argparse.SUPPRESS)
+    parser.add_argument("--read-xlsx", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.naive:  # the measured child of the naive scenario
         naive_build(Path.cwd(), Path(args.naive))
+        return 0
+    if args.read_xlsx:  # the measured child of the reading scenario
+        read_xlsx_files(args.read_xlsx[0], Path(args.read_xlsx[1]))
         return 0
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="fls-bench-") as scratch:

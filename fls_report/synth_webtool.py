@@ -233,6 +233,22 @@ def write_webtool(
     return written, services_path
 
 
+def extract_entries(written: list[tuple[str, Path]], folder: str = ".") -> list[dict[str, str]]:
+    """The ``extract:`` list of a parameters file for the files :func:`write_webtool` wrote
+    (webtool_export.md §1): ``service`` and ``path`` (``folder/<name>``), and ``encoding: cp1252``
+    for the CSV that is not UTF-8."""
+    entries = []
+    for code, path in written:
+        entry = {"service": code, "path": f"{folder}/{path.name}"}
+        if path.suffix == ".csv":
+            try:
+                path.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                entry["encoding"] = "cp1252"
+        entries.append(entry)
+    return entries
+
+
 def export_files(extract: pd.DataFrame, services_frame: pd.DataFrame, year: int, seed: int):
     """Yield ``(ExportFile, bytes)`` per service with rows to write, in code order."""
     codes = sorted(services_frame["service_code"].tolist())

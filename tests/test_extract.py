@@ -574,17 +574,19 @@ def test_the_demo_in_webtool_form_gives_the_contract_forms_tables(tmp_path):
     from fls_report import quality
     from fls_report.pipeline import compute_tables
     from fls_report.synth import write_synthetic
-    from fls_report.synth_webtool import write_webtool
+    from fls_report.synth_webtool import extract_entries, write_webtool
 
     write_synthetic(tmp_path / "contract")
     files, _ = write_webtool(tmp_path / "webtool")
+    entries = extract_entries(files, "webtool")
+    assert [e.get("encoding") for e in entries].count("cp1252") == 1
     (tmp_path / "contract.yml").write_text(
         "title: t\nperiod_start: 2016-01-01\nperiod_end: 2016-12-31\ndata_cutoff: 2017-06-30\n"
         "extract: contract/fls_extract_2016.csv\nservices: contract/services.csv\noutput: out\n", encoding="utf-8")
     entries = "".join(
-        f'  - {{service: "{code}", path: "webtool/{path.name}"'
-        + (", encoding: cp1252" if path.suffix == ".csv" and "W57" in path.name else "") + "}\n"
-        for code, path in files)
+        f'  - {{service: "{e["service"]}", path: "{e["path"]}"'
+        + (f', encoding: {e["encoding"]}' if "encoding" in e else "") + "}\n"
+        for e in entries)
     (tmp_path / "webtool.yml").write_text(
         "title: t\nperiod_start: 2016-01-01\nperiod_end: 2016-12-31\ndata_cutoff: 2017-06-30\n"
         f"extract:\n{entries}services: webtool/services.csv\noutput: out\n", encoding="utf-8")

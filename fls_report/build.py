@@ -27,7 +27,7 @@ from tqdm import tqdm
 from fls_report import incremental, pdf, render, slides
 from fls_report.errors import InputError
 from fls_report.io import write_text_atomic
-from fls_report.kpis import KPI_NAMES, NATION_CODES, NATIONAL
+from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_CODES, NATIONAL, in_nation_order
 from fls_report.params import Params, load_params
 from fls_report.pipeline import Outputs, input_checksums, run_compute, write_manifest
 from fls_report import report
@@ -312,9 +312,10 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     index = render.write_index(
         site, manifest,
         services=index_services(run.results, jobs, site, failed),
-        pages=index_pages(jobs, site, failed),
+        pages=index_pages(jobs, site, failed, run.national_name),
         failed=[job.title for job in jobs if job.code in failed],
         downloads=written,
+        national_name=run.national_name,
     )
     kept = {r["code"]: r for r in earlier.get("reports", [])} if codes is not None else {}
     entries = {**kept, **{p.job.code: p.entry(out.root) for p in plans if p.job.code not in failed}}
@@ -517,9 +518,13 @@ def _headline(results: pd.DataFrame, code: str) -> list[dict]:
 
 
 def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: render.Site, failed: set[str]) -> list[dict]:
-    """Rows of the index's service table: England and Wales and the nations, then every service."""
+    """Rows of the index's service table: the national level and the nations of ``results``
+    (England, Wales and Northern Ireland where present, in that order), then every service."""
     by_code = {job.code: job for job in jobs if job.kind == "service"}
     units = results[results["kpi_id"] == "KPI3"]
+    nations = in_nation_order(units.loc[units["level"] == "nation", "code"])
+    units = pd.concat([units[units["level"] == "national"], units.set_index("code").loc[nations].reset_index(),
+                       units[units["level"] == "service"]], ignore_index=True)
     rows = []
     for s in units.itertuples():
         job = by_code.get(s.code)
@@ -539,10 +544,12 @@ def _download_href(path: Path | None, site: render.Site, page_href: str | None) 
     return str(path.relative_to(site.root)) if path is not None and page_href and path.exists() else None
 
 
-def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str]) -> list[dict]:
-    """The national and data-quality pages for the index."""
+def index_pages(jobs: list[ReportJob], site: render.Site, failed: set[str],
+                national_name: str = DEFAULT_NATIONAL_NAME) -> list[dict]:
+    """The national and data-quality pages for the index; ``national_name`` is the run's
+    (``kpi_results``' NATIONAL row)."""
     about = {
-        "national": "Every KPI for England and Wales, the nations and each service, benchmarked.",
+        "national": f"Every KPI for {national_name}, the nations and each service, benchmarked.",
         "data_quality": "What happened to every row of the extract, and how complete each service's data is.",
     }
     pages = []

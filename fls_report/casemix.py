@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fls_report import dictionary as dd
-from fls_report.kpis import LEVEL_ORDER, NATION_CODES, NATIONAL
+from fls_report.kpis import LEVEL_ORDER, NATION_CODES, NATIONAL, run_nations
 from fls_report.params import DisclosureParams
 from fls_report.stats import suppress_counts
 
@@ -59,7 +59,7 @@ def case_mix(records: pd.DataFrame, services: pd.DataFrame, disclosure: Disclosu
     service_codes = list(services["service_code"])
     # Each level counted with one group-by, not one filter of all records per unit.
     units = [("national", [NATIONAL], pd.Series(NATIONAL, index=table.index)),
-             ("nation", list(NATION_CODES.values()), table["nation"]),
+             ("nation", [NATION_CODES[n] for n in run_nations(services["nation"])], table["nation"]),
              ("service", service_codes, table["service_code"])]
     parts = []
     for level, codes, unit in units:

@@ -47,7 +47,8 @@ from matplotlib.ticker import FixedLocator, MaxNLocator, MultipleLocator, NullLo
 from fls_report.formatting import BLANK, one_decimal
 from fls_report import benchmarks
 from fls_report import dictionary as dd
-from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, LEVEL_NAMES, NATIONAL, WALES
+from fls_report.kpis import (BANDS, DEFAULT_BAND, DEFAULT_NATIONAL_NAME, ENGLAND, KPI_NAMES, NATION_NAMES, NATIONAL,
+                              NORTHERN_IRELAND, WALES, in_nation_order)
 from fls_report.params import DisclosureParams, KpiParams
 from fls_report.stats import LIMITS_ADJUSTED, LIMITS_EXACT, MIN_USEFUL_POINTS
 
@@ -79,11 +80,12 @@ RAG_COLOURS: dict[str, str] = {
 }
 SERVICE_COLOUR = GREY_DARK
 HIGHLIGHT_COLOUR = OKABE_ITO["blue"]
-#: Line colours for the reporting levels: the service, its nation and England and Wales.
+#: Line colours for the reporting levels: the service, its nation and the national level.
 LEVEL_COLOURS: dict[str, str] = {
     NATIONAL: OKABE_ITO["black"],
     ENGLAND: OKABE_ITO["orange"],
     WALES: OKABE_ITO["bluish_green"],
+    NORTHERN_IRELAND: OKABE_ITO["reddish_purple"],
     "service": OKABE_ITO["blue"],
 }
 OVER_THRESHOLD_COLOUR = OKABE_ITO["vermillion"]
@@ -124,7 +126,6 @@ EVENT_LIMIT_DEFAULTS: dict[str, int] = {
     "assessment": KpiParams.assessment_days,
     "dxa": KpiParams.dxa_days,
 }
-NATION_LEVEL_CODES: tuple[str, ...] = (NATIONAL, ENGLAND, WALES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,13 +345,30 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(wrapped(narrowest))
 
 
+def _blank_name(name) -> bool:
+    return name is None or (not isinstance(name, str) and pd.isna(name)) or str(name).strip() == ""
+
+
 def _name_of(code: str, name=None) -> str:
-    """``name (code)`` for a service, or the level name for NATIONAL/ENGLAND/WALES."""
-    if code in LEVEL_NAMES:
-        return LEVEL_NAMES[code]
-    if name is None or pd.isna(name) or str(name).strip() == "":
+    """``name (code)`` for a service; a nation's name for a nation code; for ``NATIONAL`` the
+    name given (the run's, from ``kpi_results``), else :data:`DEFAULT_NATIONAL_NAME`."""
+    if code == NATIONAL:
+        return DEFAULT_NATIONAL_NAME if _blank_name(name) else str(name)
+    if code in NATION_NAMES:
+        return NATION_NAMES[code]
+    if _blank_name(name):
         return f"Service {code}"
     return f"{name} ({code})"
+
+
+def _national_name(names: Mapping[str, str] | None = None, row: pd.Series | None = None) -> str:
+    """The national level's name: from a names mapping or a ``kpi_results`` row, when they give
+    one, else :data:`DEFAULT_NATIONAL_NAME`."""
+    if names is not None and NATIONAL in names:
+        return _name_of(NATIONAL, names[NATIONAL])
+    if row is not None and "name" in row.index:
+        return _name_of(NATIONAL, row["name"])
+    return DEFAULT_NATIONAL_NAME
 
 
 def _as_bool(values: pd.Series) -> pd.Series:
@@ -617,6 +635,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
     shown["x"] = np.arange(1, len(shown) + 1)
     national = _national_row(results, kpi_id)
     national_pct = float(national["pct"]) if national is not None and pd.notna(national["pct"]) else np.nan
+    national_name = _national_name(row=national)
     has_ci = bool(shown["ci_low"].notna().any())
     draw_bands = kpi_id != "KPI1"
     green, amber = _band_edges(kpi_id)
@@ -691,7 +710,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
                               label="Low numbers (small denominator): interpret with caution"))
     if pd.notna(national_pct):
         handles.append(Line2D([], [], color=OKABE_ITO["black"], ls="--",
-                              label=f"England and Wales: {format_pct(national_pct)}"))
+                              label=f"{national_name}: {format_pct(national_pct)}"))
     if len(highlighted):
         handles.append(Line2D([], [], marker="o", ls="none", color=HIGHLIGHT_COLOUR,
                               label=_plain(_truncate(_name_of(highlight, highlighted.iloc[0].get("name")), 60))))
@@ -707,7 +726,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
         f"Caterpillar plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}, ranked from highest "
         f"to lowest percentage" + (" with 95% confidence intervals" if has_ci else "")
         + f". Service percentages range from {format_pct(shown['pct'].min())} to {format_pct(shown['pct'].max())}"
-        + (f"; the England and Wales figure is {format_pct(national_pct)}." if pd.notna(national_pct) else ".")
+        + (f"; the {national_name} figure is {format_pct(national_pct)}." if pd.notna(national_pct) else ".")
         + band_words
         + (f" {_plural(len(hollow), 'service has', 'services have')} low numbers (hollow markers)." if len(hollow) else "")
         + (f" Highlighted: {highlight_words}." if len(highlighted) else "")
@@ -717,7 +736,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
     caption = (
         f"{_kpi_title(kpi_id)}: services ranked from highest to lowest"
         + (", with 95% Wilson intervals" if has_ci else "")
-        + (f"; dashed line: England and Wales ({format_pct(national_pct)})" if pd.notna(national_pct) else "")
+        + (f"; dashed line: {national_name} ({format_pct(national_pct)})" if pd.notna(national_pct) else "")
         + ("; hollow markers: low numbers" if len(hollow) else "")
         + (f"; the vertical axis stops at {top:g}%" if zoomed else "")
         + ("; no band shading, as a service's KPI1 band counts its key fields over the threshold"
@@ -833,7 +852,7 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
     at_goal = int((positive & (100 * shown["numerator"] >= green * shown["denominator"])).sum())
     over = int((positive & (shown["numerator"] > shown["denominator"])).sum())
     national_words = (
-        f"England and Wales submitted {_count(national['numerator'])} records against an expected "
+        f"{_national_name(row=national)} submitted {_count(national['numerator'])} records against an expected "
         f"{_count(national['denominator'])} ({format_pct(national['pct'])})"
         if national is not None and pd.notna(national["denominator"]) else ""
     )
@@ -880,8 +899,9 @@ def _category_order(characteristic: str, categories: Sequence[str]) -> list[str]
 
 @_styled
 def case_mix(case_mix: pd.DataFrame, characteristic: str,
-             codes: Sequence[str] = NATION_LEVEL_CODES,
-             suppressed_below: int = DisclosureParams.threshold) -> Chart:
+             codes: Sequence[str] | None = None,
+             suppressed_below: int = DisclosureParams.threshold,
+             names: Mapping[str, str] | None = None) -> Chart:
     """Share of records in each category of one characteristic, nationally and by nation.
 
     Parameters
@@ -892,10 +912,13 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
         count). Only ``pct_shown`` and ``shown`` are drawn.
     characteristic : str
         ``age band``, ``sex``, ``care home`` or ``fracture site``.
-    codes : sequence of str, default NATIONAL, ENGLAND, WALES
-        The levels to compare, one bar each per category.
+    codes : sequence of str, optional
+        The levels to compare, one bar each per category; by default ``NATIONAL`` and every
+        nation in the table (``ENGLAND``, ``WALES``, ``NORTHERN_IRELAND`` where present).
     suppressed_below : int
         The disclosure threshold (statistics.md §5), for the caption's note.
+    names : mapping, optional
+        Code → name; the national level's name is taken from it (else "England and Wales").
 
     Returns
     -------
@@ -906,6 +929,14 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
     title = f"Case mix: {characteristic}, % of records"
     if not _has_rows(case_mix, CASE_MIX_COLUMNS, "case_mix"):
         return _empty(title, "The case-mix table is empty.")
+    if codes is None:
+        present = set(case_mix["code"].astype(str))
+        codes = [NATIONAL] + in_nation_order(c for c in NATION_NAMES if c in present)
+    national_name = _national_name(names)
+
+    def level_name(code: str) -> str:
+        return national_name if code == NATIONAL else _name_of(code, (names or {}).get(code))
+
     rows = case_mix[(case_mix["characteristic"] == characteristic) & case_mix["code"].isin(list(codes))].copy()
     rows["pct_shown"] = pd.to_numeric(rows["pct_shown"], errors="coerce")
     rows["shown"] = rows["shown"].astype(str).str.strip()
@@ -933,7 +964,7 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
         y = np.arange(n_groups) + (j - (n_bars - 1) / 2) * bar
         values = pct[code].to_numpy(dtype=float)
         colour = LEVEL_COLOURS.get(code, OKABE_ITO["blue"])
-        ax.barh(y, np.nan_to_num(values), height=bar * 0.9, color=colour, label=_plain(_name_of(code)))
+        ax.barh(y, np.nan_to_num(values), height=bar * 0.9, color=colour, label=_plain(level_name(code)))
         for yi, value, hidden in zip(y, values, suppressed[code].to_numpy()):
             ax.text((0 if hidden else value) + 0.5, yi, "*" if hidden else format_pct(value), va="center",
                     ha="left", fontsize=9, color=OKABE_ITO["black"], fontweight="bold" if hidden else "normal")
@@ -952,18 +983,18 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
     parts = []
     for category in categories:
         values = ", ".join(
-            f"{_name_of(code)} {'suppressed' if suppressed.at[category, code] else format_pct(pct.at[category, code])}"
+            f"{level_name(code)} {'suppressed' if suppressed.at[category, code] else format_pct(pct.at[category, code])}"
             for code in codes
         )
         parts.append(f"{category}: {values}")
     left_off = (
-        f" {', '.join(_name_of(c) for c in empty_levels)} {'has' if len(empty_levels) == 1 else 'have'} "
+        f" {', '.join(level_name(c) for c in empty_levels)} {'has' if len(empty_levels) == 1 else 'have'} "
         "no records and {} not shown.".format("is" if len(empty_levels) == 1 else "are")
         if empty_levels else ""
     )
     alt = (
         f"Bar chart of {characteristic} as a percentage of records"
-        + (f" ({_count(total)} records in England and Wales)" if total is not None else "")
+        + (f" ({_count(total)} records in {national_name})" if total is not None else "")
         + ". " + "; ".join(parts) + "." + left_off
     )
     caption = (
@@ -1009,7 +1040,7 @@ def _place_legend(figure: Figure, spare: list, handles: list) -> None:
 @_styled
 def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | None = None,
                   nation_code: str | None = None, names: Mapping[str, str] | None = None) -> Chart:
-    """Monthly percentages, one small panel per KPI, for England and Wales and optionally a
+    """Monthly percentages, one small panel per KPI, for the national level and optionally a
     service and its nation.
 
     Parameters
@@ -1022,9 +1053,9 @@ def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | Non
     code : str, optional
         A service code to draw as well.
     nation_code : str, optional
-        ``ENGLAND`` or ``WALES``, drawn as well.
+        ``ENGLAND``, ``WALES`` or ``NORTHERN_IRELAND``, drawn as well.
     names : mapping, optional
-        Service code → name, for the legend.
+        Code → name, for the legend (the run's ``names``: its services and its national level).
 
     Returns
     -------
@@ -1033,7 +1064,8 @@ def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | Non
         denominator is 0 or blank is a gap in the line, not a zero.
     """
     kpi_ids = list(kpi_ids)
-    title = "Monthly results" + (f": {_name_of(code, (names or {}).get(code))}" if code else ": England and Wales")
+    national_name = _national_name(names)
+    title = "Monthly results" + (f": {_name_of(code, (names or {}).get(code))}" if code else f": {national_name}")
     if not _has_rows(monthly, MONTHLY_COLUMNS, "monthly_kpis") or not kpi_ids:
         return _empty(title, "The monthly table is empty or no KPI was asked for.")
     national = monthly[(monthly["code"] == NATIONAL) & monthly["kpi_id"].isin(kpi_ids)]
@@ -1042,9 +1074,9 @@ def monthly_lines(monthly: pd.DataFrame, kpi_ids: Sequence[str], code: str | Non
     months = sorted(monthly.loc[monthly["kpi_id"].isin(kpi_ids), "month"].astype(str).unique())
     labels, xlabel = _month_labels(months)
     x = np.arange(len(months))
-    lines = [(NATIONAL, LEVEL_NAMES[NATIONAL], LEVEL_COLOURS[NATIONAL], "-", None, 1.4)]
+    lines = [(NATIONAL, national_name, LEVEL_COLOURS[NATIONAL], "-", None, 1.4)]
     if nation_code and nation_code not in (code, NATIONAL):
-        lines.append((nation_code, LEVEL_NAMES.get(nation_code, nation_code),
+        lines.append((nation_code, NATION_NAMES.get(nation_code, nation_code),
                       LEVEL_COLOURS.get(nation_code, OKABE_ITO["orange"]), "--", None, 1.4))
     if code and code != NATIONAL:
         lines.append((code, _name_of(code, (names or {}).get(code)), LEVEL_COLOURS["service"], "-", "o", 2.0))
@@ -1163,7 +1195,7 @@ def time_to_event_summary(tte: pd.DataFrame, code: str, event: str) -> dict:
         ``time_to_event``: ``level``, ``code``, ``event``, ``days``, ``count`` (non-zero rows
         only), ``records``.
     code : str
-        A service code, ``NATIONAL``, ``ENGLAND`` or ``WALES``.
+        A service code, ``NATIONAL`` or a nation code (``ENGLAND``, ``WALES``, ``NORTHERN_IRELAND``).
     event : str
         ``assessment`` or ``dxa``.
 
@@ -1198,9 +1230,9 @@ def _cumulative_pct(rows: pd.DataFrame, records: int, last_day: int) -> np.ndarr
 
 @_styled
 def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | None = None,
-                  max_days: int = 365, name: str | None = None) -> Chart:
+                  max_days: int = 365, name: str | None = None, national_name: str | None = None) -> Chart:
     """Cumulative % of records with an FLS assessment (or DXA) by each day after the fracture,
-    for a service against England and Wales.
+    for a service against the national level.
 
     Parameters
     ----------
@@ -1217,6 +1249,8 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
         The last day drawn; events later than this still count in the medians.
     name : str, optional
         The service name, for the legend.
+    national_name : str, optional
+        The run's national name (``kpi_results``); by default "England and Wales".
 
     Returns
     -------
@@ -1229,6 +1263,7 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
     event_words = EVENT_LABELS.get(event, event)
     an_event = f"{EVENT_ARTICLES.get(event, 'a')} {event_words}"
     label = _name_of(code, name)
+    national_name = _name_of(NATIONAL, national_name)
     title = f"Days from fracture to {event_words}: {label}"
     summary = time_to_event_summary(tte, code, event)
     if summary["records"] == 0 or summary["with_event"] == 0:
@@ -1236,14 +1271,15 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
 
     figure = _figure(5.0)
     ax = figure.add_subplot()
-    handles, words, last_day, _ = _tte_panel(ax, tte, code, event, limit, max_days, label, summary)
+    handles, words, last_day, _ = _tte_panel(ax, tte, code, event, limit, max_days, label, summary,
+                                             national_name=national_name)
     _title(figure, title)
     figure.legend(handles=handles, loc="outside lower left", frameon=False)
     alt = _tte_alt(event, limit, last_day, words)
     later_words = _tte_later_words(words, last_day)
     caption = (
         f"Cumulative % of {EVENT_DENOMINATORS.get(event, 'records')} with {an_event} by each day after the "
-        f"fracture, against England and Wales; the median and interquartile range (IQR) are of days ≥ 0 among "
+        f"fracture, against {national_name}; the median and interquartile range (IQR) are of days ≥ 0 among "
         f"those with one. Records without one, or with a date before the fracture, stay in the denominator."
         + (f" {later_words}" if later_words else "")
     )
@@ -1251,18 +1287,20 @@ def time_to_event(tte: pd.DataFrame, code: str, event: str, limit_days: int | No
 
 
 def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_days: int, label: str,
-               summary: dict, narrow: bool = False) -> tuple[list[Line2D], list[tuple], int, list[Line2D]]:
-    """Draw one event's cumulative curves (the unit's, and England and Wales's) on ``ax``.
+               summary: dict, narrow: bool = False, national_name: str = DEFAULT_NATIONAL_NAME
+               ) -> tuple[list[Line2D], list[tuple], int, list[Line2D]]:
+    """Draw one event's cumulative curves (the unit's, and the national level's, named
+    ``national_name``) on ``ax``.
 
     Returns the legend handles (each curve's % by the limit, median and IQR in its label), the
     words for the alt text and caption (label, summary, % by the limit, records beyond the axis),
-    the last day drawn and the unit's own curve (drawn over England and Wales's; none for
+    the last day drawn and the unit's own curve (drawn over the national one; none for
     ``NATIONAL``). ``narrow`` wraps the legend labels for a half-width panel.
     """
     an_event = f"{EVENT_ARTICLES.get(event, 'a')} {EVENT_LABELS.get(event, event)}"
     levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
     if code != NATIONAL:
-        levels.append((NATIONAL, LEVEL_NAMES[NATIONAL], LEVEL_COLOURS[NATIONAL], 1.4, "--"))
+        levels.append((NATIONAL, national_name, LEVEL_COLOURS[NATIONAL], 1.4, "--"))
     summaries = {c: (summary if c == code else time_to_event_summary(tte, c, event)) for c, *_ in levels}
     levels = [lv for lv in levels if summaries[lv[0]]["with_event"] > 0]
     last_event = int(max(_tte_rows(tte, c, event)["days"].max() for c, *_ in levels))
@@ -1274,7 +1312,7 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
         s = summaries[level_code]
         curve = _cumulative_pct(_tte_rows(tte, level_code, event), s["records"], last_day)
         mine = level_code == code and code != NATIONAL
-        # The unit's curve is drawn last, over England and Wales's, the spines and the limit's label, so
+        # The unit's curve is drawn last, over the national one, the spines and the limit's label, so
         # that it can be drawn alone over a backdrop of the rest (time_to_event_pair).
         drawn = ax.step(np.arange(last_day + 1), curve, where="post", color=colour, lw=width, ls=style,
                         zorder=3.1 if mine else 2)
@@ -1665,7 +1703,8 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
     kpi_id : str
         ``KPI3`` … ``KPI11``, for the title.
     names : mapping, optional
-        Service code → name, for the highlighted service's label.
+        Code → name, for the highlighted service's label and the national level's name (the
+        target's; by default "England and Wales").
     highlight : str, optional
         A service code to ring in the highlight colour and label with its name and status.
 
@@ -1698,6 +1737,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
     target = attrs.get("target")
     target_pct = 100 * float(target) if target is not None and pd.notna(target) else np.nan
     limits_words = _limits_words(attrs)
+    national_name = _national_name(names)
     shown["pct"] = 100 * shown["p"]
     shown["status"] = shown["status"].astype(str)
     lines = pd.DataFrame(columns=list(CURVE_COLUMNS), dtype=float)
@@ -1726,7 +1766,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
     if pd.notna(target_pct):
         ax.axhline(target_pct, color=OKABE_ITO["black"], lw=1.4, zorder=2)
         handles.append(Line2D([], [], color=OKABE_ITO["black"], lw=1.4,
-                              label=f"England and Wales: {format_pct(target_pct)}"))
+                              label=f"{national_name}: {format_pct(target_pct)}"))
     if len(lines):
         for suffix, style, words in (("95", (0, (6, 3)), "95% limits (alert)"),
                                      ("998", (0, (1, 2)), "99.8% limits (alarm)")):
@@ -1780,7 +1820,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
 
     status_counts = ", ".join(f"{_count(int(counts.get(status, 0)))} {_status_phrase(status)}"
                               for status in FUNNEL_STATUS_STYLE)
-    target_words = (f"the England and Wales target of {format_pct(target_pct)}" if pd.notna(target_pct)
+    target_words = (f"the {national_name} target of {format_pct(target_pct)}" if pd.notna(target_pct)
                     else "no target line (none given)")
     alt = (
         f"Funnel plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}: each service's percentage "
@@ -1793,7 +1833,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
     )
     caption = (
         "Each point is a service, placed by its number of patients eligible (on a log scale); solid line: "
-        "the target, England and Wales "
+        f"the target, {national_name} "
         + (f"({format_pct(target_pct)})" if pd.notna(target_pct) else "(not given)")
         + f"; dashed: 95% limits (alert); dotted: 99.8% limits (alarm); {limits_words}. "
         f"Services: {status_counts}."
@@ -1920,23 +1960,23 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         ``useful_points``, ``longest_run``, ``longest_run_side``, ``shift``,
         ``too_few_crossings``, ``signal``.
     code : str
-        A service code, or ``NATIONAL``, ``ENGLAND`` or ``WALES``.
+        A service code, ``NATIONAL`` or a nation code.
     kpi_ids : sequence of str
         One panel each, three to a row.
     explanations : mapping, optional
         KPI id → plain-words result (:func:`fls_report.benchmarks.signal_explanation`); those of
         the panels with a signal go in the caption.
     name : str, optional
-        The service name, for the title.
+        The unit's name, for the title (for ``NATIONAL``, the run's national name).
     reference : pandas.DataFrame, optional
-        Monthly rows (the columns of ``monthly``) of a unit to compare with, usually England and
-        Wales (``code == "NATIONAL"``), drawn in each panel as a thin grey line over the same
+        Monthly rows (the columns of ``monthly``) of a unit to compare with, usually the national
+        level (``code == "NATIONAL"``), drawn in each panel as a thin grey line over the same
         months and named in the legend; it takes no part in the run analysis. If it holds several
         units, ``NATIONAL`` is used when present, else the first code. None (the default) draws
         exactly what this function drew before the argument existed.
     reference_name : str, optional
-        The reference's name in the legend and words; by default the level's name (e.g.
-        "England and Wales").
+        The reference's name in the legend and words (for ``NATIONAL``, the run's national name);
+        by default the level's name ("England and Wales" for ``NATIONAL``).
 
     Returns
     -------
@@ -2150,7 +2190,7 @@ def p_chart(chart: pd.DataFrame | None, kpi_id: str, name: str | None = None) ->
     kpi_id : str
         For the title.
     name : str, optional
-        The unit's name (e.g. "England and Wales"), for the title.
+        The unit's name (e.g. the run's national name), for the title.
 
     Returns
     -------
@@ -2477,7 +2517,8 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         KPI id → limit curves (``n``, ``low95``, ``high95``, ``low998``, ``high998``), as
         :func:`fls_report.benchmarks.funnel_curve` gives; a KPI without one has no limits drawn.
     names : mapping, optional
-        Service code → name, for the highlighted service.
+        Code → name, for the highlighted service and the national level's name (the target's;
+        by default "England and Wales").
     highlight : str, optional
         A service code to ring in every panel; each panel then says its status in words
         ("Alert, low: 41.2% of 310").
@@ -2495,6 +2536,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     tables = dict(tables or {})
     curves = dict(curves or {})
     kpi_ids = list(tables)
+    national_name = _national_name(names)
     code = None if highlight is None else str(highlight)
     label = None if code is None else _name_of(code, names.get(code) if names is not None and code in names else None)
     title = f"Funnel plots of services, {_kpi_span(kpi_ids)}" if kpi_ids else "Funnel plots of services"
@@ -2571,7 +2613,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         (adjusted if attrs.get("limits") == LIMITS_ADJUSTED else exact).append(phi_words)
 
         outside = int((shown["status"] != "in control").sum())
-        target_words = (f"target (England and Wales) {format_pct(target_pct)}" if pd.notna(target_pct)
+        target_words = (f"target ({national_name}) {format_pct(target_pct)}" if pd.notna(target_pct)
                         else "no target given")
         service_words = ""
         if code is not None and code in shown.index:
@@ -2600,7 +2642,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
 
     changing.append(_grid_title(layout, title))
     handles = [
-        Line2D([], [], color=OKABE_ITO["black"], lw=1.3, label="England and Wales (the target)"),
+        Line2D([], [], color=OKABE_ITO["black"], lw=1.3, label=f"{national_name} (the target)"),
         Line2D([], [], color=GREY_DARK, lw=1.1, ls=(0, (6, 3)), label="95% limits (alert)"),
         Line2D([], [], color=GREY_DARK, lw=1.1, ls=(0, (1, 2)), label="99.8% limits (alarm)"),
     ]
@@ -2627,14 +2669,14 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         limit_parts.append(f"Exact binomial limits, not widened for over-dispersion, for {_and_list(exact)}.")
     alt = (
         f"Funnel plots of {_plural(len(panels), 'KPI')} in one figure, one panel each: each service's percentage "
-        f"against its number of patients eligible (log scale), with the England and Wales target and 95% "
+        f"against its number of patients eligible (log scale), with the {national_name} target and 95% "
         f"(alert) and 99.8% (alarm) limits" + (f"; {label} is ringed" if ringed else "") + ". "
         + " ".join(sentences)
         + (f" {left_off_words}" if left_off_words else "")
     )
     caption = (
         "Each panel is one KPI's funnel plot: a point is a service, placed by its number of patients eligible "
-        "(log scale) and its percentage; solid line: England and Wales, the target; dashed: 95% limits (alert); "
+        f"(log scale) and its percentage; solid line: {national_name}, the target; dashed: 95% limits (alert); "
         "dotted: 99.8% limits (alarm); down triangles are below the limits and up triangles above, hollow for "
         "alert and filled for alarm. " + " ".join(limit_parts)
         + (f" {label} is ringed; each panel's label gives its status." if ringed else "")
@@ -2796,7 +2838,7 @@ TIME_TO_EVENT_PAIR = ("assessment", "dxa")
 
 @_styled
 def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] | None = None,
-                       name: str | None = None, max_days: int = 365) -> Chart:
+                       name: str | None = None, max_days: int = 365, national_name: str | None = None) -> Chart:
     """Days from fracture to FLS assessment and to DXA, side by side in one figure.
 
     Parameters
@@ -2812,18 +2854,21 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
         The service name, for the title and legends.
     max_days : int, default 365
         The last day drawn; events later than this still count in the medians.
+    national_name : str, optional
+        The run's national name (``kpi_results``); by default "England and Wales".
 
     Returns
     -------
     Chart
         Two panels with what two :func:`time_to_event` charts show: the cumulative % with the
-        event by each day, for the service and England and Wales, a line at the limit, and a
+        event by each day, for the service and the national level, a line at the limit, and a
         legend under each panel with each curve's % by the limit, median and IQR. An event the
         service has no records with gets a panel that says so; with neither, a "No records to
         show" chart.
     """
     limits = dict(limits or {})
     label = _name_of(code, name)
+    national_name = _name_of(NATIONAL, national_name)
     title = f"Days from fracture to FLS assessment and to DXA scan: {label}"
     days = {e: int(limits[e]) if limits.get(e) is not None else EVENT_LIMIT_DEFAULTS.get(e, 90)
             for e in TIME_TO_EVENT_PAIR}
@@ -2851,7 +2896,7 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
             alts.append(f"{event_words}: {label} has no records with {an_event} on or after the fracture date.")
             continue
         handles, words, last_day, own = _tte_panel(ax, tte, code, event, days[event], max_days, label,
-                                                   summaries[event], narrow=True)
+                                                   summaries[event], narrow=True, national_name=national_name)
         changing.extend(own)
         fixed.append((event, days[event], last_day, code == NATIONAL))
         changing.append(ax.legend(
@@ -2865,14 +2910,14 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
                                                      for i, text in enumerate(alts))
     caption = (
         f"Cumulative % of {EVENT_DENOMINATORS['assessment']} with an FLS assessment (left) and of "
-        f"{EVENT_DENOMINATORS['dxa']} with a DXA scan (right) by each day after the fracture, against England "
-        "and Wales; dotted lines: the KPI limits. The median and interquartile range (IQR) are of days ≥ 0 among "
+        f"{EVENT_DENOMINATORS['dxa']} with a DXA scan (right) by each day after the fracture, against "
+        f"{national_name}; dotted lines: the KPI limits. The median and interquartile range (IQR) are of days ≥ 0 among "
         "those with the event. Records without one, or with a date before the fracture, stay in the denominator."
         + (f" {' '.join(later)}" if later else "")
         + (f" {' '.join(missing)}" if missing else "")
     )
     backdrop = backdrop_key("time_to_event_pair", layout.figure.get_size_inches().tolist(), entries, fixed,
-                            tte[tte["code"].astype(str) == NATIONAL])
+                            national_name, tte[tte["code"].astype(str) == NATIONAL])
     return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), backdrop=backdrop)
 
 

@@ -6,7 +6,8 @@ Three rules, recorded in ``manifest.json`` so a reader can check them:
   or the package itself changed, or a table is missing.
 - **A report is re-executed** when its *content hash* changed: its notebook, the package, the
   parameters, and its slice of the tables (a service page: the rows of that service, its nation
-  and England and Wales, plus every service's KPI counts, which its funnels plot).
+  (England, Wales or Northern Ireland) and the national level, plus every service's KPI counts,
+  which its funnels plot).
 - **A page is re-rendered** (its provenance footer swapped in) when the footer changed, for
   example after a data correction elsewhere changed the extract's checksum.
 
@@ -27,7 +28,7 @@ import pandas as pd
 PACKAGE = Path(__file__).resolve().parent
 
 #: The tables a report kind reads (``tables/<name>.csv``), and which rows: "all", or "own" (the
-#: rows of the service, its nation and England and Wales) — see :func:`content_hash`.
+#: rows of the service, its nation and the national level) — see :func:`content_hash`.
 SLICES: dict[str, dict[str, str]] = {
     "national": {"kpi_results": "all", "monthly_kpis": "national", "run_chart_signals": "national",
                  "case_mix": "national", "eighty_fifty_eighty_summary": "all", "funnel_summary": "all"},
@@ -85,7 +86,10 @@ def _rows(frame: pd.DataFrame, rule: str, codes: set[str]) -> pd.DataFrame:
 
 def content_hash(kind: str, code: str, nation_code: str | None, notebook: Path, parameters: dict,
                  params_plain: dict, tables: TableCache) -> str:
-    """The hash of everything a report's executed notebook depends on (see module docstring)."""
+    """The hash of everything a report's executed notebook depends on (see module docstring).
+
+    ``nation_code`` is the service's nation row (``ENGLAND``, ``WALES`` or ``NORTHERN_IRELAND``,
+    :data:`fls_report.kpis.NATION_CODES`); None for the national and data-quality pages."""
     digest = hashlib.sha256()
     digest.update(package_fingerprint().encode())
     digest.update(notebook.read_bytes())

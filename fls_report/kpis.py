@@ -21,9 +21,14 @@ from fls_report import dictionary as dd
 from fls_report.params import KpiParams, Params
 from fls_report.stats import wilson_interval
 
-NATIONAL, ENGLAND, WALES = "NATIONAL", "ENGLAND", "WALES"
-LEVEL_NAMES = {NATIONAL: "England and Wales", ENGLAND: "England", WALES: "Wales"}
-NATION_CODES = {"England": ENGLAND, "Wales": WALES}
+NATIONAL, ENGLAND, WALES, NORTHERN_IRELAND = "NATIONAL", "ENGLAND", "WALES", "NORTHERN_IRELAND"
+#: Each nation of the services file (webtool_export.md §5) and the code of its rows, in the order
+#: the national level's name lists them and reports show them.
+NATION_CODES: dict[str, str] = {"England": ENGLAND, "Wales": WALES, "Northern Ireland": NORTHERN_IRELAND}
+NATION_NAMES: dict[str, str] = {code: name for name, code in NATION_CODES.items()}
+#: Nations whose rows are always written (denominator 0 when no service belongs to them); any
+#: other nation only when a service in the services file belongs to it (kpis.md "Levels and rows").
+ALWAYS_WRITTEN_NATIONS: tuple[str, ...] = ("England", "Wales")
 LEVEL_ORDER = ("national", "nation", "service")
 
 KPI_NAMES: dict[str, str] = {
@@ -375,10 +380,42 @@ def _with_rates(frame: pd.DataFrame, kpi: KpiParams) -> pd.DataFrame:
     return frame
 
 
+def run_nations(service_nations) -> tuple[str, ...]:
+    """The nations a run writes rows for: England and Wales always, and any other nation that a
+    service belongs to, in the order of :data:`NATION_CODES`.
+
+    Parameters
+    ----------
+    service_nations
+        The services file's ``nation`` column (validated names, one per service).
+    """
+    present = set(service_nations)
+    return tuple(n for n in NATION_CODES if n in ALWAYS_WRITTEN_NATIONS or n in present)
+
+
+def national_name(nations) -> str:
+    """The national level's name from its nations: "England and Wales", or "England, Wales and
+    Northern Ireland" when the services file has a Northern Ireland service (webtool_export.md §5)."""
+    nations = list(nations)
+    return nations[0] if len(nations) == 1 else f"{', '.join(nations[:-1])} and {nations[-1]}"
+
+
+#: The national level's name in a run without a Northern Ireland service: for drawing code given
+#: no name. Reports read the run's own name from ``kpi_results`` (the NATIONAL row's ``name``).
+DEFAULT_NATIONAL_NAME = national_name(ALWAYS_WRITTEN_NATIONS)
+
+
+def in_nation_order(codes) -> list[str]:
+    """Nation codes in the order of :data:`NATION_CODES` (England, Wales, Northern Ireland)."""
+    order = {code: i for i, code in enumerate(NATION_CODES.values())}
+    return sorted(codes, key=lambda code: (order.get(code, len(order)), code))
+
+
 def _levels(services: pd.DataFrame) -> pd.DataFrame:
     """One row per reporting unit: national, each nation, each service (with name and nation)."""
-    rows = [("national", NATIONAL, LEVEL_NAMES[NATIONAL], "")]
-    rows += [("nation", NATION_CODES[n], n, n) for n in dd.NATIONS]
+    nations = run_nations(services["nation"])
+    rows = [("national", NATIONAL, national_name(nations), "")]
+    rows += [("nation", NATION_CODES[n], n, n) for n in nations]
     rows += [
         ("service", code, name, nation)
         for code, name, nation in zip(services["service_code"], services["service_name"], services["nation"])
@@ -389,7 +426,7 @@ def _levels(services: pd.DataFrame) -> pd.DataFrame:
 def _unit_members(services: pd.DataFrame) -> dict[str, list[str]]:
     """Service codes making up each national and nation unit."""
     members = {NATIONAL: services["service_code"].tolist()}
-    for nation in dd.NATIONS:
+    for nation in run_nations(services["nation"]):
         members[NATION_CODES[nation]] = services.loc[services["nation"] == nation, "service_code"].tolist()
     return members
 
@@ -590,17 +627,21 @@ def eighty_fifty_eighty(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def eighty_fifty_eighty_summary(per_service: pd.DataFrame) -> pd.DataFrame:
-    """Services meeting, not meeting and not assessable for 80/50/80, per nation and nationally."""
+    """Services meeting, not meeting and not assessable for 80/50/80, nationally and per nation
+    (England and Wales always, Northern Ireland when a service belongs to it), in that order.
+
+    ``per_service`` is :func:`eighty_fifty_eighty`: every service of the services file."""
     rows = []
-    units = [(NATIONAL, per_service)] + [
-        (NATION_CODES[n], per_service[per_service["nation"] == n]) for n in dd.NATIONS
+    nations = run_nations(per_service["nation"])
+    units = [(NATIONAL, national_name(nations), per_service)] + [
+        (NATION_CODES[n], n, per_service[per_service["nation"] == n]) for n in nations
     ]
-    for code, part in units:
+    for code, name, part in units:
         counts = part["status"].value_counts()
         rows.append(
             {
                 "code": code,
-                "name": LEVEL_NAMES[code],
+                "name": name,
                 "meets": int(counts.get("meets", 0)),
                 "does_not_meet": int(counts.get("does not meet", 0)),
                 "not_assessable": int(counts.get("not assessable", 0)),

@@ -22,6 +22,7 @@ from nbconvert import HTMLExporter
 
 from fls_report import __version__
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
+from fls_report.kpis import DEFAULT_NATIONAL_NAME
 from fls_report.workbook import workbook_bytes, write_workbook
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -218,8 +219,9 @@ def _jinja() -> jinja2.Environment:
 
 
 def write_index(site: Site, manifest: dict, services: list[dict], pages: list[dict], failed: list[str],
-                downloads: list[Path]) -> Path:
-    """The index page: every report with headline results and links, and the downloads."""
+                downloads: list[Path], national_name: str = DEFAULT_NATIONAL_NAME) -> Path:
+    """The index page: every report with headline results and links, and the downloads.
+    ``national_name`` is the run's national level's name (``kpi_results``' NATIONAL row)."""
     markup = _jinja().get_template("index.html.j2").render(
         page=page_resources(manifest, "Reports", 0),
         params=manifest["params"],
@@ -228,5 +230,6 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         failed=failed,
         downloads=[{"href": f"downloads/{p.name}", "name": p.name, "size_kb": max(1, p.stat().st_size // 1024)} for p in downloads],
         version=__version__,
+        national_name=national_name,
     )
     return write_text_atomic(site.index, markup)

@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
 from fls_report import benchmarks, charts, stats
-from fls_report.kpis import BANDS, DEFAULT_BAND, ENGLAND, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS, WALES
-from fls_report.kpis import KEY_FIELD_NAMES, rank_services
+from fls_report.kpis import (ALWAYS_WRITTEN_NATIONS, BANDS, DEFAULT_BAND, DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_CODES,
+                              NATIONAL, RECORD_KPIS)
+from fls_report.kpis import KEY_FIELD_NAMES, in_nation_order, rank_services
 from fls_report.formatting import BLANK, one_decimal
 from fls_report.io import safe_name
 from fls_report.params import Params, load_params
@@ -25,6 +27,22 @@ from fls_report.pipeline import Outputs
 
 KPI_NUMBERS = [f"KPI{i}" for i in range(1, 12)]
 TREND_KPIS = [f"KPI{i}" for i in range(2, 12)]
+
+
+class Markdown:
+    """A block of Markdown prose that a notebook displays as a Markdown cell would be shown."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:  # the text/plain form kept in executed notebooks
+        return "Markdown()"
 
 
 class Html:
@@ -184,9 +202,34 @@ class Run:
 
     @cached_property
     def names(self) -> dict[str, str]:
-        """Display name of every unit: services by code, and the nations and England and Wales."""
+        """Display name of every unit: services by code, the nations and the national level."""
         units = self.results.drop_duplicates("code")
         return dict(zip(units["code"], units["name"]))
+
+    @property
+    def national_name(self) -> str:
+        """The national level's name, as ``kpi_results`` gives it: "England and Wales", or
+        "England, Wales and Northern Ireland" when the services file has a Northern Ireland service."""
+        return self.names[NATIONAL]
+
+    @cached_property
+    def nation_codes(self) -> tuple[str, ...]:
+        """The nation rows of ``kpi_results`` (``ENGLAND`` and ``WALES``, ``NORTHERN_IRELAND`` where
+        present), in the order of :data:`fls_report.kpis.NATION_CODES`."""
+        nations = self.results.loc[self.results["level"] == "nation", "code"]
+        return tuple(in_nation_order(dict.fromkeys(nations)))
+
+    @property
+    def level_codes(self) -> tuple[str, ...]:
+        """The national level, then each nation of the run: the rows reports show above the services."""
+        return (NATIONAL, *self.nation_codes)
+
+    @cached_property
+    def levels(self) -> pd.DataFrame:
+        """Code, name and nation (blank for the national level) of :attr:`level_codes`, in that order."""
+        rows = self.results.drop_duplicates("code").set_index("code").loc[list(self.level_codes)]
+        return pd.DataFrame({"code": list(self.level_codes), "name": rows["name"].to_list(),
+                             "nation": rows["nation"].fillna("").astype(str).to_list()})
 
     def service(self, code: str) -> pd.Series:
         found = self.services[self.services["code"] == code]
@@ -223,6 +266,12 @@ def _levels_row(run: Run, code: str) -> pd.DataFrame:
     return run.results[run.results["code"] == code].set_index("kpi_id")
 
 
+def prose(run: Run, text: str) -> Markdown:
+    """A notebook's prose with ``{national}`` filled in with the run's national name (shown as a
+    Markdown cell is), so that prose naming the national level follows the run."""
+    return Markdown(text.format(national=run.national_name))
+
+
 # ---------------------------------------------------------------------------------------------
 # National report
 
@@ -243,11 +292,12 @@ def headline_cards(run: Run) -> Html:
 
 
 def headline_table(run: Run) -> Html:
-    """Every KPI for England and Wales, England and Wales: %, 95% interval and band."""
-    units = [(NATIONAL, "England and Wales"), (ENGLAND, "England"), (WALES, "Wales")]
+    """Every KPI for the national level and each nation of the run: %, 95% interval and band."""
+    units = list(zip(run.levels["code"], run.levels["name"]))
+    national_name = esc(run.national_name)
     head = "".join(f'<th class="num" scope="col">{esc(name)} %</th><th scope="col">95% interval</th>' for _, name in units)
     if run.has_previous:
-        head += '<th class="num" scope="col">England and Wales change (points)</th>'
+        head += f'<th class="num" scope="col">{national_name} change (points)</th>'
     rows = []
     for kpi_id in KPI_NUMBERS:
         cells = []
@@ -260,9 +310,9 @@ def headline_table(run: Run) -> Html:
         counts = f"{fmt_count(national['numerator'])} / {fmt_count(national['denominator'])}"
         rows.append(f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}<br><small>{counts}</small></th>{"".join(cells)}</tr>')
     return Html(
-        '<table class="headline"><caption>Key performance indicators, England and Wales. KPI1 counts '
+        f'<table class="headline"><caption>Key performance indicators, {national_name}. KPI1 counts '
         "services meeting the completeness rule; the small figures are numerator / denominator for "
-        "England and Wales.</caption>"
+        f"{national_name}.</caption>"
         f'<thead><tr><th scope="col">KPI</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -289,8 +339,7 @@ def benchmark_table(run: Run, highlight: str | None = None) -> Html:
         css = ' class="highlight"' if code == highlight else ""
         return f"<tr{css}>{''.join(cells)}</tr>"
 
-    pinned = [row(NATIONAL, "England and Wales", "", None), row(ENGLAND, "England", "England", None),
-              row(WALES, "Wales", "Wales", None)]
+    pinned = [row(u.code, u.name, u.nation, None) for u in run.levels.itertuples()]
     services = [row(s.code, s.name, s.nation, f"services/{safe_name(s.code)}.html" if highlight is None else None)
                 for s in run.services.itertuples()]
     return Html(
@@ -318,7 +367,7 @@ def change_section(run: Run) -> Html:
         cells = "".join(change_cell(wide.at[code, k]) for k in KPI_NUMBERS)
         return f'<tr><th scope="row" data-sort="{esc(name)}">{esc(name)}</th>{cells}</tr>'
 
-    pinned = "".join(row(c, n) for c, n in ((NATIONAL, "England and Wales"), (ENGLAND, "England"), (WALES, "Wales")))
+    pinned = "".join(row(u.code, u.name) for u in run.levels.itertuples())
     services = "".join(row(s.code, s.name) for s in run.services.itertuples())
     return Html(
         "<h2>Change since the earlier year</h2><p>Each service's percentage this year minus its percentage in "
@@ -340,7 +389,7 @@ def identification(run: Run, highlight: str | None = None) -> charts.Chart:
 
 
 def case_mix_table(run: Run) -> Html:
-    """Case mix counts and percentages for England and Wales, England and Wales (disclosure-controlled)."""
+    """Case mix counts and percentages for the national level and each nation (disclosure-controlled)."""
     table = run.case_mix[run.case_mix["level"] != "service"]
     blocks = []
     for characteristic, part in table.groupby("characteristic", sort=False):
@@ -351,24 +400,24 @@ def case_mix_table(run: Run) -> Html:
             + "".join(
                 f'<td class="num">{esc(wide.at[cat, ("shown", code)])}</td>'
                 f'<td class="num">{fmt_pct(wide.at[cat, ("pct_shown", code)])}</td>'
-                for code in (NATIONAL, ENGLAND, WALES)
+                for code in run.level_codes
             )
             + "</tr>"
             for cat in order
         )
-        head = "".join(f'<th class="num">{n} n</th><th class="num">{n} %</th>' for n in ("England and Wales", "England", "Wales"))
+        head = "".join(f'<th class="num">{esc(n)} n</th><th class="num">{esc(n)} %</th>' for n in run.levels["name"])
         blocks.append(
             f"<table><caption>{esc(characteristic.capitalize())}</caption><thead><tr><th>Category</th>{head}</tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
-    note = ("<p><small>Counts for England and Wales are exact. Counts for each nation follow the NHS "
+    note = (f"<p><small>Counts for {esc(run.national_name)} are exact. Counts for each nation follow the NHS "
             "Digital rule: 1–7 shown as *, others rounded to the nearest 5; percentages come from "
             "unrounded counts and are not shown where a count is suppressed.</small></p>")
     return Html("".join(blocks) + note)
 
 
 def case_mix_chart(run: Run, characteristic: str) -> charts.Chart:
-    return charts.case_mix(run.case_mix, characteristic)
+    return charts.case_mix(run.case_mix, characteristic, codes=run.level_codes, names=run.names)
 
 
 def eighty_fifty_eighty_table(run: Run) -> Html:
@@ -389,19 +438,22 @@ def eighty_fifty_eighty_table(run: Run) -> Html:
     )
 
 
-def kpi_definition(params: Params, kpi_id: str) -> str:
+def kpi_definition(params: Params, kpi_id: str, unit_names: Sequence[str] | None = None) -> str:
     """What a KPI counts, in words: numerator and denominator.
 
     KPI3–KPI11 come from their functions' docstrings (:data:`fls_report.kpis.RECORD_KPIS`), so the
     words cannot drift from the code; KPI1 and KPI2 are computed from tables and are described
-    here with the run's parameters.
+    here with the run's parameters. ``unit_names`` are the names of the run's nation and national
+    rows, which KPI1's words name (:func:`level_names`); by default those of a run without a
+    Northern Ireland service.
     """
     kpi = params.kpi
+    unit_names = (*ALWAYS_WRITTEN_NATIONS, DEFAULT_NATIONAL_NAME) if unit_names is None else unit_names
     if kpi_id == "KPI1":
         return (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
                 f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
                 "each field counted over the records it applies to. A service's row: key fields not over "
-                "the limit / key fields that apply. England, Wales and England and Wales: services meeting "
+                f"the limit / key fields that apply. {and_list(unit_names)}: services meeting "
                 "the rule / services with records.")
     if kpi_id == "KPI2":
         return ("Records submitted as a percentage of the local expected caseload for the period "
@@ -410,12 +462,23 @@ def kpi_definition(params: Params, kpi_id: str) -> str:
     return " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
 
 
+def and_list(items) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def level_names(run: Run) -> tuple[str, ...]:
+    """The names of the run's nation rows, then of its national level (as ``kpi_results`` has them)."""
+    return (*(run.names[c] for c in run.nation_codes), run.national_name)
+
+
 def methods(run: Run) -> Html:
     """Definitions and the parameters used, printed from the code that computed them."""
     kpi = run.params.kpi
     items = []
     for kpi_id in KPI_NUMBERS:
-        text = kpi_definition(run.params, kpi_id)
+        text = kpi_definition(run.params, kpi_id, level_names(run))
         items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id))}.</dd>")
     p = run.params
     parameters = [
@@ -457,7 +520,7 @@ def service_heading(run: Run, code: str) -> Html:
 
 
 def service_kpi_table(run: Run, code: str) -> Html:
-    """The service's KPIs beside its nation and England and Wales, with band, interval and rank."""
+    """The service's KPIs beside its nation and the national level, with band, interval and rank."""
     service = run.service(code)
     own, nation = _levels_row(run, code), _levels_row(run, NATION_CODES[service["nation"]])
     national = _levels_row(run, NATIONAL)
@@ -486,20 +549,21 @@ def service_kpi_table(run: Run, code: str) -> Html:
     return Html(
         earlier
         + f"<table><caption>{esc(service['name'])}: key performance indicators against its nation "
-        f"({esc(service['nation'])}) and England and Wales. KPI1 for the service is key fields complete / key fields that apply; "
+        f"({esc(service['nation'])}) and {esc(run.national_name)}. KPI1 for the service is key fields complete / key fields that apply; "
         "for the nations, services meeting the rule. Rank 1 is the highest percentage among services "
         "with patients eligible (ties share a rank). † fewer than 10 in the denominator.</caption>"
         '<thead><tr><th>KPI</th><th class="num">Numerator / denominator</th><th class="num">Service %</th>'
         + ('<th class="num">Change since the earlier year (points)</th>' if run.has_previous else "")
         + f'<th>95% interval</th><th class="num">Rank</th><th class="num">{esc(service["nation"])} %</th>'
-        f'<th class="num">England and Wales %</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<th class="num">{esc(run.national_name)} %</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
 
 def service_time_to_event(run: Run, code: str) -> charts.Chart:
     """Cumulative time from fracture to assessment and to DXA, service against national."""
     limits = {"assessment": run.params.kpi.assessment_days, "dxa": run.params.kpi.dxa_days}
-    return charts.time_to_event_pair(run.time_to_event, code, limits, name=run.names.get(code))
+    return charts.time_to_event_pair(run.time_to_event, code, limits, name=run.names.get(code),
+                                     national_name=run.national_name)
 
 
 def service_time_summary(run: Run, code: str) -> Html:
@@ -520,7 +584,7 @@ def service_time_summary(run: Run, code: str) -> Html:
         rows.append(f'<tr><th scope="row">{label}</th>{"".join(cells)}</tr>')
     return Html(
         "<table><caption>Days from fracture (events on or after the fracture date)</caption>"
-        '<thead><tr><th rowspan="2">To</th><th colspan="3">This service</th><th colspan="3">England and Wales</th></tr>'
+        f'<thead><tr><th rowspan="2">To</th><th colspan="3">This service</th><th colspan="3">{esc(run.national_name)}</th></tr>'
         '<tr><th class="num">Median</th><th class="num">IQR</th><th class="num">With a date</th>'
         '<th class="num">Median</th><th class="num">IQR</th><th class="num">With a date</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
@@ -698,7 +762,7 @@ def funnel_summary_table(run: Run) -> Html:
             + f'<td class="num">{r.services_left_off}</td></tr>'
         )
     return Html(
-        "<table class=\"compact\"><caption>Funnel plots: target (England and Wales %), over-dispersion φ and τ², "
+        f"<table class=\"compact\"><caption>Funnel plots: target ({esc(run.national_name)} %), over-dispersion φ and τ², "
         "the limits used, and services in each status. Left off: services with no eligible patients.</caption>"
         '<thead><tr><th>KPI</th><th class="num">Target %</th><th class="num">φ</th><th class="num">τ²</th>'
         '<th>Limits</th><th class="num">Alarm low</th><th class="num">Alert low</th><th class="num">Within</th>'
@@ -729,7 +793,7 @@ def funnel_methods(run: Run) -> Html:
     """How the funnels and run charts are made, in plain words, with references."""
     return Html(
         "<p><strong>Funnel plots.</strong> Each service's percentage is plotted against its number of "
-        "eligible patients. The target line is England and Wales's percentage. The funnel's limits show how "
+        f"eligible patients. The target line is {esc(run.national_name)}'s percentage. The funnel's limits show how "
         "far from the target a service of that size could fall by chance alone: about 1 service in 20 "
         "would be outside the inner (95%) limits and 1 in 500 outside the outer (99.8%) limits if every "
         "service performed like the target. Following HQIP's guidance on the detection and management of "
@@ -762,10 +826,10 @@ def _explanations(run: Run, code: str) -> dict[str, str]:
 
 def run_charts(run: Run, code: str = NATIONAL) -> charts.Chart:
     """Monthly run charts for a unit, with medians and any signal explained; a service's panels
-    also show England and Wales for comparison."""
+    also show the national level for comparison."""
     reference = None if code == NATIONAL else run.monthly[run.monthly["code"] == NATIONAL]
     return charts.run_charts(run.monthly, run.signals, code, TREND_KPIS, _explanations(run, code),
-                             name=run.names.get(code), reference=reference)
+                             name=run.names.get(code), reference=reference, reference_name=run.national_name)
 
 
 def signal_table(run: Run, code: str = NATIONAL) -> Html:

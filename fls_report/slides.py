@@ -46,7 +46,7 @@ from pptx.util import Emu, Inches, Pt
 
 from fls_report import benchmarks, charts
 from fls_report.io import safe_name, write_bytes_atomic
-from fls_report.kpis import ENGLAND, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS, WALES
+from fls_report.kpis import KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.report import KPI_NUMBERS, TREND_KPIS, Run, fmt_count, fmt_pct
 from fls_report.stats import LIMITS_ADJUSTED, MIN_USEFUL_POINTS
 
@@ -107,17 +107,19 @@ NATIONAL_FILE_STEM = "national"
 #: How many of KPI3–KPI11 the closing slide names as starting points.
 WEAKEST = 3
 
+#: Each funnel status: its heading, and what it means as a template of the run's national name
+#: (``{national}``, :attr:`fls_report.report.Run.national_name`; see :func:`status_meaning`).
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "alarm low": ("Alarm, low: below the 99.8% limit",
-                  "Much lower than England and Wales: very unlikely to be chance alone."),
+                  "Much lower than {national}: very unlikely to be chance alone."),
     "alert low": ("Alert, low: below the 95% limit",
-                  "Lower than England and Wales by more than chance would usually explain."),
+                  "Lower than {national} by more than chance would usually explain."),
     "in control": ("In control: within the 95% limits",
-                   "No different from England and Wales beyond what chance would explain."),
+                   "No different from {national} beyond what chance would explain."),
     "alert high": ("Alert, high: above the 95% limit",
-                   "Higher than England and Wales by more than chance would usually explain."),
+                   "Higher than {national} by more than chance would usually explain."),
     "alarm high": ("Alarm, high: above the 99.8% limit",
-                   "Much higher than England and Wales: very unlikely to be chance alone."),
+                   "Much higher than {national}: very unlikely to be chance alone."),
 }
 EIGHTY_FIFTY_EIGHTY_WORDS: dict[str, str] = {
     "meets": "meets all three goals",
@@ -220,6 +222,18 @@ def _unit_rows(run: Run, code: str) -> pd.DataFrame:
 
 def _kpi_label(kpi_id: str) -> str:
     return f"{kpi_id} {KPI_NAMES[kpi_id]}"
+
+
+def _third_nation(run: Run) -> bool:
+    """Whether the run has a nation besides England and Wales (Northern Ireland), which lengthens
+    its national name."""
+    return len(run.nation_codes) > 2
+
+
+def status_meaning(status: str, national: str) -> str:
+    """What a funnel status means, against the national level named ``national``, e.g. "Much
+    lower than England and Wales: very unlikely to be chance alone."."""
+    return STATUS_WORDS[status][1].format(national=national)
 
 
 def _short(name: str, limit: int = SHORT_NAME_CHARS) -> str:
@@ -561,14 +575,20 @@ def _service_kpi_slide(prs, run: Run, code: str, source: str, ranks: pd.DataFram
             + _band_cells(r["pct"], r["rag"], bool(r["low_numbers"]))
             + [{"text": fmt_pct(national.loc[kpi_id, "pct"])}, {"text": _rank_words(ranks, code, kpi_id)}]
         )
-    slide = _content_slide(prs, "Key performance indicators against England and Wales", source)
-    _table(slide, ["KPI", "Numerator / denominator", "Service %", "Band", "England and Wales %", "Rank"], rows,
-           widths=[4.75, 2.2, 1.35, 1.2, 1.65, 1.18], name="KPI table")
+    national_name = run.national_name
+    title = f"Key performance indicators against {national_name}"
+    if len(title) > TITLE_ONE_LINE_CHARS:  # with Northern Ireland
+        title = f"KPIs against {national_name}"
+    header_height, row_height = KPI_TABLE_HEIGHTS[_third_nation(run)]
+    slide = _content_slide(prs, title, source)
+    _table(slide, ["KPI", "Numerator / denominator", "Service %", "Band", f"{national_name} %", "Rank"], rows,
+           widths=[4.75, 2.2, 1.35, 1.2, 1.65, 1.18], header_height=header_height, row_height=row_height,
+           name="KPI table")
     kpi = run.params.kpi
     _text_box(slide, MARGIN, Inches(6.38), SLIDE_WIDTH - 2 * MARGIN, Inches(0.6), [
         {"text": f"† fewer than {kpi.low_numbers_below} in the denominator: interpret with care. KPI1: key fields "
                  f"complete / key fields that apply (green when fewer than {kpi.completeness_max_fields} fields have "
-                 f"over {kpi.completeness_threshold_pct:g}% missing); for England and Wales, % of services meeting "
+                 f"over {kpi.completeness_threshold_pct:g}% missing); for {national_name}, % of services meeting "
                  "that rule. Rank 1 is the highest among services with patients eligible.",
          "size": SMALL_PT, "colour": MUTED}], name="Table notes")
 
@@ -590,7 +610,7 @@ def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str, co
     status = "" if _blank(r.get("funnel_status")) else str(r["funnel_status"])
     left = picture.left + picture.width + Inches(0.3)
     if status in STATUS_WORDS:
-        heading, meaning = STATUS_WORDS[status]
+        heading, meaning = STATUS_WORDS[status][0], status_meaning(status, run.national_name)
         where = (f"{_short(service['name'])}: {fmt_pct(r['pct'], '%')} of {fmt_count(r['denominator'])} "
                  "patients eligible"
                  + (f" (rank {_rank_words(context.ranks, code, kpi_id)})" if kpi_id in RECORD_KPIS else ""))
@@ -599,7 +619,7 @@ def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str, co
         paragraphs = [{"text": "Not on the funnel", "bold": True, "size": 20, "colour": ACCENT},
                       f"{_short(service['name'])} has no patients eligible for {kpi_id}."]
     paragraphs += [
-        f"England and Wales: {_pct_words(national['pct'])}.",
+        f"{run.national_name}: {_pct_words(national['pct'])}.",
         {"text": "Each point is a service. The funnel's dashed lines are the 95% limits (alert) and its dotted "
                  "lines the 99.8% limits (alarm), HQIP's outlier rules; they narrow as the number of patients "
                  "grows.", "size": 15, "colour": MUTED, "space_before": 12},
@@ -642,7 +662,7 @@ def _run_chart(run: Run, code: str, kpi_ids: Sequence[str], context: Shared, nam
     draw = getattr(charts, "run_charts", None)
     own = context.signals[context.signals["code"] == code].set_index("kpi_id")
     if draw is None:  # not in this version of charts: the monthly lines instead
-        nation = NATION_CODES.get(run.service(code)["nation"]) if code not in (NATIONAL, ENGLAND, WALES) else None
+        nation = NATION_CODES.get(run.service(code)["nation"]) if code not in run.level_codes else None
         return charts.monthly_lines(run.monthly, list(kpi_ids), code=code, nation_code=nation, names=run.names)
     explanations = {k: benchmarks.signal_explanation(own.loc[k]) for k in kpi_ids if k in own.index}
     return draw(run.monthly, context.signals, code, list(kpi_ids), explanations, name=name)
@@ -684,7 +704,7 @@ def _service_completeness_slide(prs, run: Run, code: str, source: str) -> None:
         extra = len(over_names) - len(shown)
         more = f", and {extra} more (hatched in the chart)" if extra else ""
         paragraphs.append(f"Over {kpi.completeness_threshold_pct:g}% missing: {', '.join(shown)}{more}.")
-    paragraphs.append(f"England and Wales: {fmt_count(national['numerator'])} of {fmt_count(national['denominator'])} "
+    paragraphs.append(f"{run.national_name}: {fmt_count(national['numerator'])} of {fmt_count(national['denominator'])} "
                       f"services ({_pct_words(national['pct'])}) meet the rule.")
     left = picture.left + picture.width + Inches(0.3)
     _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="KPI1 in words")
@@ -717,7 +737,7 @@ def _goal_paragraphs(run: Run, code: str) -> list[Para]:
 
 
 def weakest_kpis(run: Run, code: str, n: int = WEAKEST) -> pd.DataFrame:
-    """The ``n`` KPIs among KPI3–KPI11 where the service is furthest below England and Wales.
+    """The ``n`` KPIs among KPI3–KPI11 where the service is furthest below the national level.
 
     Returns
     -------
@@ -744,21 +764,22 @@ def weakest_kpis(run: Run, code: str, n: int = WEAKEST) -> pd.DataFrame:
 
 def _closing_slide(prs, run: Run, code: str, source: str) -> None:
     service = run.service(code)
+    national_name = run.national_name
     slide = _content_slide(prs, "Summary: the 80/50/80 goals and where to start", source)
     paragraphs = _goal_paragraphs(run, code)
     paragraphs.append({"text": "Starting points for the improvement plan", "bold": True, "size": 22,
                        "colour": ACCENT, "space_before": 18})
     caution = any("†" in p["text"] for p in paragraphs if isinstance(p, dict))
     if service["records"] == 0:
-        paragraphs.append("No records were submitted for this period, so no KPI can be compared with England "
-                          "and Wales. The first step is to enter this service's patients in the audit.")
+        paragraphs.append(f"No records were submitted for this period, so no KPI can be compared with "
+                          f"{national_name}. The first step is to enter this service's patients in the audit.")
     else:
         weakest = weakest_kpis(run, code)
         if weakest.empty:
-            paragraphs.append("The service is at or above England and Wales on every KPI from KPI3 to KPI11 "
+            paragraphs.append(f"The service is at or above {national_name} on every KPI from KPI3 to KPI11 "
                               "with patients eligible.")
         else:
-            paragraphs.append(f"The KPIs where {_short(service['name'])} is furthest below England and Wales:")
+            paragraphs.append(f"The KPIs where {_short(service['name'])} is furthest below {national_name}:")
             for w in weakest.itertuples():
                 # the gap between the figures as shown, so that it adds up on the slide
                 gap = Decimal(fmt_pct(w.national_pct)) - Decimal(fmt_pct(w.service_pct))
@@ -766,7 +787,7 @@ def _closing_slide(prs, run: Run, code: str, source: str) -> None:
                 caution = caution or w.low_numbers
                 paragraphs.append({
                     "text": f"{_kpi_label(w.kpi_id)}: {fmt_pct(w.service_pct, '%')}{mark} against "
-                            f"{fmt_pct(w.national_pct, '%')} for England and Wales ({gap} points lower)",
+                            f"{fmt_pct(w.national_pct, '%')} for {national_name} ({gap} points lower)",
                     "bullet": True})
     _text_box(slide, MARGIN, CONTENT_TOP + Inches(0.05), SLIDE_WIDTH - 2 * MARGIN, Inches(4.9), paragraphs,
               size=20, name="Summary")
@@ -779,10 +800,10 @@ def _closing_slide(prs, run: Run, code: str, source: str) -> None:
 def service_pack(run: Run, code: str, *, context: Shared | None = None) -> Presentation:
     """One service's slide pack, for its trust board and commissioners.
 
-    Slides: title; KPIs against England and Wales (native table, coloured by band with the band
+    Slides: title; KPIs against the national level (native table, coloured by band with the band
     in words); the funnels of :data:`FUNNEL_KPIS` with the service highlighted and its status in
     words; run charts with their signals in words; data completeness with KPI1 in words; a
-    closing slide with the 80/50/80 goals and the KPIs furthest below England and Wales. A
+    closing slide with the 80/50/80 goals and the KPIs furthest below the national level. A
     service with no records gets the title, a notice and the closing slide.
 
     Parameters
@@ -830,17 +851,36 @@ def service_pack(run: Run, code: str, *, context: Shared | None = None) -> Prese
 # National pack
 
 
+#: Column widths (inches) of the national pack's KPI table, by the number of units it shows (the
+#: national level and each nation: 4 with Northern Ireland): the KPI, then a % and a band column
+#: for each unit. Each row fills the width between the margins.
+NATIONAL_TABLE_WIDTHS: dict[int, list[float]] = {
+    3: [4.63, 1.75, 1.1, 1.4, 1.1, 1.25, 1.1],
+    4: [4.28, 1.5, 0.85, 1.1, 0.85, 0.95, 0.85, 1.1, 0.85],
+}
+#: (header, row) heights in inches of a KPI table whose header names the national level: with a
+#: third nation, "England, Wales and Northern Ireland %" takes three lines, and the rows give
+#: back the room, so the table still ends above its notes.
+KPI_TABLE_HEIGHTS: dict[bool, tuple[float, float]] = {False: (0.62, 0.38), True: (0.86, 0.36)}
+#: A slide title longer than this takes two lines at :data:`TITLE_PT` and would reach the rule
+#: under it.
+TITLE_ONE_LINE_CHARS = 64
+
+
 def _national_kpi_slide(prs, run: Run, source: str) -> None:
-    units = [_unit_rows(run, c) for c in (NATIONAL, ENGLAND, WALES)]
+    levels = run.levels
+    units = [_unit_rows(run, c) for c in levels["code"]]
     rows = []
     for kpi_id in KPI_NUMBERS:
         cells = [{"text": _kpi_label(kpi_id)}]
         for unit in units:
             cells += _band_cells(unit.loc[kpi_id, "pct"], unit.loc[kpi_id, "rag"])
         rows.append(cells)
-    slide = _content_slide(prs, "Key performance indicators: England and Wales", source)
-    _table(slide, ["KPI", "England and Wales %", "Band", "England %", "Band", "Wales %", "Band"], rows,
-           widths=[4.63, 1.75, 1.1, 1.4, 1.1, 1.25, 1.1], name="KPI table")
+    header = ["KPI"] + [text for name in levels["name"] for text in (f"{name} %", "Band")]
+    header_height, row_height = KPI_TABLE_HEIGHTS[_third_nation(run)]
+    slide = _content_slide(prs, f"Key performance indicators: {run.national_name}", source)
+    _table(slide, header, rows, widths=NATIONAL_TABLE_WIDTHS[len(units)], header_height=header_height,
+           row_height=row_height, name="KPI table")
     _text_box(slide, MARGIN, Inches(6.38), SLIDE_WIDTH - 2 * MARGIN, Inches(0.6), [
         {"text": "KPI1: % of services meeting the completeness rule. KPI2: records submitted as a % of the expected "
                  "caseload (services with an estimate). Bands are set on unrounded percentages.",
@@ -855,7 +895,7 @@ def _national_funnel_slide(prs, run: Run, kpi_id: str, source: str, context: Sha
                        FUNNEL_WIDTH, CONTENT_HEIGHT)
     counts = table["status"].value_counts()
     paragraphs: list[Para] = [
-        {"text": f"England and Wales: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
+        {"text": f"{run.national_name}: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
         f"{fmt_count(national['numerator'])} of {fmt_count(national['denominator'])} patients.",
     ]
     for status, (heading, _) in STATUS_WORDS.items():
@@ -877,7 +917,7 @@ def _national_identification_slide(prs, run: Run, source: str) -> None:
     kpi2 = run.results[(run.results["level"] == "service") & (run.results["kpi_id"] == "KPI2")]
     estimated = kpi2[kpi2["denominator"].notna()]
     paragraphs: list[Para] = [
-        {"text": f"England and Wales: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
+        {"text": f"{run.national_name}: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
         f"{fmt_count(national['numerator'])} records against an expected caseload of "
         f"{fmt_count(national['denominator'])}.",
         f"{int((estimated['rag'] == 'green').sum())} of {len(estimated)} services with a caseload estimate "
@@ -892,7 +932,7 @@ def _national_identification_slide(prs, run: Run, source: str) -> None:
 def _national_goals_slide(prs, run: Run, source: str) -> None:
     summary = run.eighty_fifty_eighty_summary.set_index("code")
     rows = []
-    for code in (NATIONAL, ENGLAND, WALES):
+    for code in run.level_codes:
         s = summary.loc[code]
         rows.append([{"text": str(s["name"])}, {"text": fmt_count(s["meets"])},
                      {"text": fmt_count(s["does_not_meet"])}, {"text": fmt_count(s["not_assessable"])}])
@@ -916,19 +956,19 @@ def _national_closing_slide(prs, run: Run, source: str) -> None:
     total = int(summary["meets"] + summary["does_not_meet"] + summary["not_assessable"])
     red = [k for k in KPI_NUMBERS if national.loc[k, "rag"] == "red"]
     paragraphs: list[Para] = [
-        {"text": "Where England and Wales stands", "bold": True, "size": 22, "colour": ACCENT},
+        {"text": f"Where {run.national_name} stands", "bold": True, "size": 22, "colour": ACCENT},
         {"text": f"{fmt_count(summary['meets'])} of {total} services meet all three 80/50/80 goals; "
                  f"{fmt_count(summary['not_assessable'])} cannot be assessed.", "bullet": True},
         {"text": f"{int((services['records'] > 0).sum())} of {len(services)} services submitted records; "
                  f"{fmt_count(int(services['records'].sum()))} patients in this report.", "bullet": True},
     ]
     if red:
-        paragraphs.append({"text": "In the red band for England and Wales: "
+        paragraphs.append({"text": f"In the red band for {run.national_name}: "
                                    + "; ".join(f"{_kpi_label(k)} ({fmt_pct(national.loc[k, 'pct'], '%')})" for k in red)
                                    + ".", "bullet": True})
     paragraphs += [
         {"text": "Next steps", "bold": True, "size": 22, "colour": ACCENT, "space_before": 18},
-        {"text": "Each service has its own slide pack with its results against England and Wales, to take to "
+        {"text": f"Each service has its own slide pack with its results against {run.national_name}, to take to "
                  "its trust board and commissioners.", "bullet": True},
         {"text": "The full report, with every service's results and the methods, is on the audit's site.",
          "bullet": True},
@@ -939,14 +979,16 @@ def _national_closing_slide(prs, run: Run, source: str) -> None:
 
 
 def national_pack(run: Run, *, context: Shared | None = None) -> Presentation:
-    """The national slide pack: title, headline KPI table (England and Wales, England, Wales),
-    funnels of :data:`NATIONAL_FUNNEL_KPIS`, identification, 80/50/80 and a closing slide."""
+    """The national slide pack: title, headline KPI table (the national level and a column per
+    nation of the run: England, Wales and Northern Ireland where present), funnels of
+    :data:`NATIONAL_FUNNEL_KPIS`, identification, 80/50/80 and a closing slide."""
     context = context or shared(run)
     p = run.params
-    prs = _new_presentation(run, p.title, "FLS-DB audit results for England and Wales")
-    source = f"England and Wales · {_period(run)} · data cut-off {_date(p.data_cutoff)}"
+    national_name = run.national_name
+    prs = _new_presentation(run, p.title, f"FLS-DB audit results for {national_name}")
+    source = f"{national_name} · {_period(run)} · data cut-off {_date(p.data_cutoff)}"
     services = run.services
-    _cover_slide(prs, p.title, "England and Wales: national results", [
+    _cover_slide(prs, p.title, f"{national_name}: national results", [
         f"Audit period: {_period(run)}",
         f"Data cut-off: {_date(p.data_cutoff)}",
         f"{fmt_count(int(services['records'].sum()))} patients from {int((services['records'] > 0).sum())} of "

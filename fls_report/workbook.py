@@ -3,8 +3,8 @@
 Built from a computed run's aggregated tables only (``kpi_results.csv`` and ``manifest.json``):
 no record-level data and no identifiers. Sheets:
 
-- **Benchmark**: one row per unit (England and Wales, England, Wales, then every service in code
-  order), each KPI's percentage as *displayed* (rounded to one decimal place, halves up) with its
+- **Benchmark**: one row per unit (the national level, each nation of the run: England, Wales
+  and Northern Ireland where present, then every service in code order), each KPI's percentage as *displayed* (rounded to one decimal place, halves up) with its
   band written as text beside it, coloured by band.
 - **KPI1** … **KPI11**: every unit's numerator, denominator and *exact* (unrounded) percentage,
   with interval, band, low-numbers flag, funnel status, rank and, when the run was compared with
@@ -35,9 +35,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from fls_report import benchmarks
 from fls_report.io import write_bytes_atomic
-from fls_report.kpis import ENGLAND, KPI_IDS, KPI_NAMES, LEVEL_NAMES, NATIONAL, RECORD_KPIS, WALES, rank_services
+from fls_report.kpis import KPI_IDS, KPI_NAMES, NATIONAL, RECORD_KPIS, rank_services
 from fls_report.params import Params
-from fls_report.report import Run, band_rule, fmt_pct, kpi_definition, status_words
+from fls_report.report import Run, band_rule, fmt_pct, kpi_definition, level_names, status_words
 
 CREATOR = "fls-report"
 BENCHMARK = "Benchmark"
@@ -128,16 +128,14 @@ def _width(values, low: float = 8, high: float = 48) -> float:
 
 
 def _units(run: Run) -> pd.DataFrame:
-    """England and Wales, England, Wales, then every service in code order: code, name, nation, records."""
+    """The national level, each nation of the run (:attr:`Run.levels`), then every service in code
+    order: code, name, nation, records, level."""
     records = run.results[run.results["kpi_id"] == "KPI3"].set_index("code")["denominator"]
-    pinned = pd.DataFrame({
-        "code": [NATIONAL, ENGLAND, WALES],
-        "name": [LEVEL_NAMES[NATIONAL], LEVEL_NAMES[ENGLAND], LEVEL_NAMES[WALES]],
-        "nation": ["", "England", "Wales"],
-    })
+    pinned = run.levels[["code", "name", "nation"]]
     units = pd.concat([pinned, run.services[["code", "name", "nation"]]], ignore_index=True)
     units["records"] = [int(records.get(code, 0)) for code in units["code"]]
-    units["level"] = ["national", "nation", "nation"] + ["service"] * len(run.services)
+    units["level"] = ["national" if code == NATIONAL else "nation" for code in pinned["code"]] \
+        + ["service"] * len(run.services)
     return units
 
 
@@ -161,7 +159,8 @@ def _benchmark_sheet(ws: Worksheet, run: Run, units: pd.DataFrame) -> None:
             pct = _put(ws, row, 5 + 2 * i, displayed(r["pct"]), PCT_FORMAT)
             _fill(pct, r["rag"])
             _put(ws, row, 6 + 2 * i, _band_text(r["rag"], r["low_numbers"]))
-    widths = [_width(units["name"], 16, 48), _width(units["code"], 8, 16), 9, 9] + [7.5, 8.5] * len(KPI_IDS)
+    widths = [_width(units["name"], 16, 48), _width(units["code"], 8, 16), _width(units["nation"], 9, 18), 9] \
+        + [7.5, 8.5] * len(KPI_IDS)
     _table(ws, header, widths)
 
 
@@ -172,7 +171,7 @@ def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks:
     ranked = ranks[ranks["kpi_id"] == kpi_id].set_index("code")
     columns: list[tuple[str, str, float]] = [  # (key, header, width)
         ("name", "Service", _width(units["name"], 16, 48)), ("code", "Code", _width(units["code"], 8, 16)),
-        ("level", "Level", 9), ("nation", "Nation", 9), ("numerator", "Numerator", 11),
+        ("level", "Level", 9), ("nation", "Nation", _width(units["nation"], 9, 18)), ("numerator", "Numerator", 11),
         ("denominator", "Denominator", 12), ("pct", "%", 8),
     ]
     if on_funnel:
@@ -214,7 +213,7 @@ def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks:
 def _definitions_sheet(ws: Worksheet, run: Run) -> None:
     header = ["KPI", "Name", "Numerator and denominator", "Bands"]
     for row, kpi_id in enumerate(KPI_IDS, start=2):
-        for column, value in enumerate((kpi_id, KPI_NAMES[kpi_id], kpi_definition(run.params, kpi_id),
+        for column, value in enumerate((kpi_id, KPI_NAMES[kpi_id], kpi_definition(run.params, kpi_id, level_names(run)),
                                         band_rule(kpi_id)), start=1):
             _put(ws, row, column, value).alignment = _WRAP
     _table(ws, header, [8, 30, 90, 44], freeze="A2")
@@ -234,7 +233,7 @@ def _definitions_sheet(ws: Worksheet, run: Run) -> None:
                         f"than {below} in the denominator (for a service's KPI1, fewer than {below} records). "
                         "Interpret with care; the result is shown, not hidden."),
         ("95% interval", "Wilson score interval (the Public Health England / Fingertips standard), KPI3–KPI11."),
-        ("Funnel status", "HQIP outlier status of each service on KPI3–KPI11 against England and Wales: "
+        ("Funnel status", f"HQIP outlier status of each service on KPI3–KPI11 against {run.national_name}: "
                           "alert = outside the 95% limits, alarm = outside the 99.8% limits (low or high); "
                           "in control = within the 95% limits. Blank for a service with no eligible patients."),
         ("Rank", "Among services with eligible patients, KPI3–KPI11: 1 is the highest exact percentage; ties "

@@ -33,3 +33,19 @@ def test_every_category_for_every_unit(tmp_path):
     table = case_mix(validated.records, validated.services.frame, DisclosureParams())
     assert len(table) == 5 * (len(AGE_BANDS) + 3 + 3 + 7)
     assert table.query("code == 'S2'")["shown"].eq("0").all()
+
+
+def test_northern_ireland_rows_only_with_a_northern_ireland_service(tmp_path):
+    from conftest import SERVICES
+
+    ni = dict(SERVICES[0], service_code="N1", service_name="Service Antrim", nation="Northern Ireland")
+    validated, _, _ = run_kpis(tmp_path, [row(1), row(2, service_code="N1")], [*SERVICES, ni])
+    table = case_mix(validated.records, validated.services.frame, DisclosureParams())
+    assert len(table) == 7 * (len(AGE_BANDS) + 3 + 3 + 7)
+    ni_rows = table[table["code"] == "NORTHERN_IRELAND"]
+    assert set(ni_rows["level"]) == {"nation"}
+    assert ni_rows.query("characteristic == 'sex' and category == 'Female'")["count"].tolist() == [1]
+    (tmp_path / "plain").mkdir()
+    plain, _, _ = run_kpis(tmp_path / "plain", [row(1)])
+    without = case_mix(plain.records, plain.services.frame, DisclosureParams())
+    assert "NORTHERN_IRELAND" not in set(without["code"])

@@ -1118,3 +1118,57 @@ def test_identification_over_a_cached_backdrop_is_the_full_drawing(results, fres
     assert_drawn_as_whole(drawn)
     assert len({chart.backdrop for chart in drawn}) == 1 and len(charts._BACKDROPS) == 1
     assert len({chart.to_png() for chart in drawn}) == len(drawn)  # each names its own service
+
+
+# --------------------------------------------------------------------------------------------
+# Northern Ireland (webtool_export.md §5): a nation's colour, and the run's national name
+
+
+EWNI = "England, Wales and Northern Ireland"
+
+
+def test_northern_ireland_has_an_okabe_ito_line_colour_of_its_own():
+    colour = charts.LEVEL_COLOURS["NORTHERN_IRELAND"]
+    assert colour in charts.OKABE_ITO.values()
+    others = {v for k, v in charts.LEVEL_COLOURS.items() if k != "NORTHERN_IRELAND"}
+    assert colour not in others
+    # nor the colours with a meaning of their own: highlight, over the threshold, signals, medians
+    assert colour not in {charts.HIGHLIGHT_COLOUR, charts.OVER_THRESHOLD_COLOUR, charts.SIGNAL_COLOUR,
+                          charts.MEDIAN_COLOUR, *charts.RAG_COLOURS.values()}
+
+
+def test_charts_name_the_national_level_from_the_table(results, case_mix_table, monthly, tte, funnel_inputs):
+    """With the NATIONAL row named for a run with Northern Ireland, every chart says that name
+    and none says "England and Wales"."""
+    named = results.assign(name=results["name"].where(results["code"] != "NATIONAL", EWNI))
+    names = {"NATIONAL": EWNI, "S1": "Alpha"}
+    table, curve = funnel_inputs
+    drawn = [
+        charts.caterpillar(named, "KPI4"), charts.identification(named),
+        charts.case_mix(case_mix_table, "age band", names=names),
+        charts.monthly_lines(monthly, ["KPI4"], names=names),
+        charts.time_to_event(tte, "S1", "assessment", name="Alpha", national_name=EWNI),
+        charts.time_to_event_pair(tte, "S1", {"assessment": 90, "dxa": 90}, name="Alpha", national_name=EWNI),
+        charts.funnel(table, curve, "KPI4", names=names),
+        charts.funnel_grid({"KPI4": table}, {"KPI4": curve}, names=names),
+        charts.run_charts(monthly, None, "S1", ["KPI4"], name="Alpha",
+                          reference=monthly[monthly["code"] == "NATIONAL"], reference_name=EWNI),
+    ]
+    for chart in drawn:
+        words = chart.alt + chart.caption + " ".join(figure_texts(chart))
+        assert "England and Wales" not in words, chart.caption
+        assert EWNI in words, chart.caption
+
+
+def test_case_mix_draws_northern_ireland_when_the_table_has_it(case_mix_table):
+    ni = case_mix_table[case_mix_table["code"] == "WALES"].assign(code="NORTHERN_IRELAND")
+    chart = charts.case_mix(pd.concat([case_mix_table, ni], ignore_index=True), "age band",
+                            names={"NATIONAL": EWNI})
+    legend = [t.get_text() for t in chart.figure.legends[0].get_texts()]
+    assert legend == [EWNI, "England", "Wales", "Northern Ireland"]
+    bars = chart.figure.axes[0].containers
+    assert matplotlib.colors.to_hex(bars[3].patches[0].get_facecolor()).upper() == \
+        charts.LEVEL_COLOURS["NORTHERN_IRELAND"].upper()
+    # without Northern Ireland rows, the default is what it always was
+    plain = charts.case_mix(case_mix_table, "age band")
+    assert [t.get_text() for t in plain.figure.legends[0].get_texts()] == ["England and Wales", "England", "Wales"]

@@ -100,3 +100,31 @@ def test_unknown_format_is_an_input_error(run_folder):
 def test_force_rebuilds_everything(run_folder):
     result = build(run_folder / "params.yml", workers=2, progress=False, force=True)
     assert set(actions(result).values()) == {"execute"}
+
+
+def test_a_northern_ireland_service_page_depends_on_its_nation_rows(tmp_path):
+    """A service's slice of the tables holds its nation's rows: NORTHERN_IRELAND for a Northern
+    Ireland service, as ENGLAND and WALES are for theirs; another nation's rows are not in it."""
+    from fls_report.incremental import SLICES, TableCache, content_hash
+
+    notebook = tmp_path / "service.ipynb"
+    notebook.write_text("{}")
+    units = [("national", "NATIONAL"), ("nation", "ENGLAND"), ("nation", "NORTHERN_IRELAND"), ("nation", "WALES"),
+             ("service", "N1"), ("service", "S1")]
+
+    def write_tables(changed: str | None = None) -> TableCache:
+        folder = tmp_path / f"tables_{changed}"
+        folder.mkdir()
+        frame = pd.DataFrame([{"level": lvl, "code": code, "kpi_id": "KPI4", "numerator": 5 if code == changed else 1,
+                               "denominator": 10, "funnel_status": ""} for lvl, code in units])
+        for name, rule in SLICES["service"].items():  # a table read whole ("all") stays as it was
+            (frame if rule != "all" else frame.assign(numerator=1)).to_csv(folder / f"{name}.csv", index=False)
+        return TableCache(folder)
+
+    def hash_of(tables: TableCache) -> str:
+        return content_hash("service", "N1", "NORTHERN_IRELAND", notebook, {"service_code": "N1"}, {}, tables)
+
+    before = hash_of(write_tables())
+    assert hash_of(write_tables("NORTHERN_IRELAND")) != before
+    assert hash_of(write_tables("NATIONAL")) != before
+    assert hash_of(write_tables("WALES")) == before and hash_of(write_tables("ENGLAND")) == before

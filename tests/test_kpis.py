@@ -402,3 +402,38 @@ def test_time_to_event_counts_days_at_or_after_fracture(tmp_path):
     assert national[["days", "count", "records"]].values.tolist() == [[0, 1, 5], [3, 2, 5], [120, 1, 5]]
     dxa = table.query("code == 'S1' and event == 'dxa'")
     assert dxa["records"].unique().tolist() == [3]
+
+
+# --------------------------------------------------------------------------------------------
+# Nations (webtool_export.md §5): which nations a run has, and the national level's name
+
+
+@pytest.mark.parametrize("services, nations, name", [
+    (["England", "Wales"], ("England", "Wales"), "England and Wales"),
+    (["England", "England"], ("England", "Wales"), "England and Wales"),
+    ([], ("England", "Wales"), "England and Wales"),
+    (["Northern Ireland", "England"], ("England", "Wales", "Northern Ireland"), "England, Wales and Northern Ireland"),
+])
+def test_run_nations_and_national_name(services, nations, name):
+    from fls_report.kpis import national_name, run_nations
+
+    assert run_nations(pd.Series(services, dtype=object)) == nations
+    assert national_name(nations) == name
+
+
+def test_nation_codes_in_report_order():
+    from fls_report.kpis import DEFAULT_NATIONAL_NAME, NATION_NAMES, in_nation_order
+
+    assert in_nation_order(["WALES", "NORTHERN_IRELAND", "ENGLAND"]) == ["ENGLAND", "WALES", "NORTHERN_IRELAND"]
+    assert NATION_NAMES["NORTHERN_IRELAND"] == "Northern Ireland"
+    assert DEFAULT_NATIONAL_NAME == "England and Wales"
+
+
+def test_northern_ireland_service_adds_its_nation_and_renames_the_national_level(tmp_path):
+    services = [*SERVICES, dict(SERVICES[0], service_code="N1", service_name="Service Antrim", nation="Northern Ireland")]
+    _, results, monthly = run_kpis(tmp_path, [row(1), row(2, service_code="N1", date_assessed="")], services)
+    assert results.groupby("code").size().to_dict() == {"NATIONAL": 11, "ENGLAND": 11, "WALES": 11,
+                                                        "NORTHERN_IRELAND": 11, "S1": 11, "S2": 11, "N1": 11}
+    assert result(results, "KPI4", "NATIONAL")["name"] == "England, Wales and Northern Ireland"
+    assert counts(results, "KPI4", "NORTHERN_IRELAND") == (0, 1) and counts(results, "KPI4", "NATIONAL") == (1, 2)
+    assert len(monthly) == 7 * 10 * 12

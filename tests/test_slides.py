@@ -411,3 +411,28 @@ def test_pictures_are_stored_and_xml_deflated(packs):
         types = {info.filename: info.compress_type for info in archive.infolist()}
     assert {t for name, t in types.items() if name.endswith(".png")} == {zipfile.ZIP_STORED}
     assert {t for name, t in types.items() if name.endswith(".xml")} == {zipfile.ZIP_DEFLATED}
+
+
+# --------------------------------------------------------------------------------------------
+# The national level's name (webtool_export.md §5)
+
+
+def test_status_words_name_the_national_level():
+    old = {  # the sentences before the national level could be named otherwise
+        "alarm low": "Much lower than England and Wales: very unlikely to be chance alone.",
+        "alert low": "Lower than England and Wales by more than chance would usually explain.",
+        "in control": "No different from England and Wales beyond what chance would explain.",
+        "alert high": "Higher than England and Wales by more than chance would usually explain.",
+        "alarm high": "Much higher than England and Wales: very unlikely to be chance alone.",
+    }
+    assert {s: slides.status_meaning(s, "England and Wales") for s in slides.STATUS_WORDS} == old
+    assert slides.status_meaning("alarm low", "England, Wales and Northern Ireland") == \
+        "Much lower than England, Wales and Northern Ireland: very unlikely to be chance alone."
+
+
+def test_national_table_fits_the_slide_with_each_number_of_units():
+    width = Emu(slides.SLIDE_WIDTH - 2 * slides.MARGIN).inches
+    for units, widths in slides.NATIONAL_TABLE_WIDTHS.items():
+        assert len(widths) == 1 + 2 * units and sum(widths) == pytest.approx(width, abs=0.01)
+    for header, row_height in slides.KPI_TABLE_HEIGHTS.values():  # the KPI table ends above its notes
+        assert Emu(slides.CONTENT_TOP).inches + header + 11 * row_height < 6.38

@@ -229,3 +229,21 @@ def test_year_on_year_columns_only_when_present(params_path, written, tmp_path):
         assert header[-2:] == ["Earlier year %", "Change (percentage points)"]
     s1 = {r["Code"]: r for r in rows_of(wb["KPI4"])}["S1"]
     assert s1["Earlier year %"] == pytest.approx(60.0) and s1["Change (percentage points)"] == 2.5
+
+
+def test_northern_ireland_is_a_pinned_unit_when_a_service_belongs_to_it(tmp_path):
+    services = [*SERVICES, dict(SERVICES[0], service_code="N1", service_name="Service Antrim", nation="Northern Ireland")]
+    path = make_run(tmp_path, [row(1), row(2, service_code="N1"), row(3, service_code="N1")], services)
+    run_compute(load_params(path))
+    run = report.load(path)
+    units = workbook._units(run)
+    assert units[["code", "name", "nation", "level", "records"]].values.tolist()[:5] == [
+        ["NATIONAL", "England, Wales and Northern Ireland", "", "national", 3],
+        ["ENGLAND", "England", "England", "nation", 1], ["WALES", "Wales", "Wales", "nation", 0],
+        ["NORTHERN_IRELAND", "Northern Ireland", "Northern Ireland", "nation", 2],
+        ["N1", "Service Antrim", "Northern Ireland", "service", 2]]
+    wb = load_workbook(workbook.write_workbook(run, tmp_path / "benchmark.xlsx"))
+    assert wb["Benchmark"].column_dimensions["C"].width == 18  # "Northern Ireland" fits its column
+    definitions = " ".join(str(c.value) for r in wb["Definitions"].iter_rows() for c in r if c.value)
+    assert "against England, Wales and Northern Ireland" in definitions
+    assert "England, Wales, Northern Ireland and England, Wales and Northern Ireland: services meeting" in definitions

@@ -573,7 +573,7 @@ def describe(reading: FileReading) -> list[str]:
         if header.outcome == MAPPED:
             became = header.column + (f" (question {header.question})" if header.question else "")
             if header.question in (FALLS_RISK_QUESTION, FALLS_REFERRALS_QUESTION):
-                became = f"falls_assessment, with the other of 5.01/5.10 (question {header.question})"
+                became = f"falls_assessment, derived from 5.01 and 5.10 (question {header.question})"
         elif header.outcome == UNUSED:
             became = f"known question{f' {header.question}' if header.question else ''}, not used"
         elif header.filled:

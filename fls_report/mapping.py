@@ -19,6 +19,7 @@ import yaml
 
 from fls_report import dictionary as dd
 from fls_report.errors import InputError
+from fls_report.params import StrictLoader, read_yaml
 
 BUILT_IN = Path(__file__).parent / "mappings" / "webtool.yml"
 
@@ -107,28 +108,15 @@ def canonical_values() -> frozenset[str]:
     return frozenset(values | set(dd.THERAPY_TOKENS))
 
 
-class _TextLoader(yaml.SafeLoader):
-    """A safe loader that keeps every plain scalar as text except ``null`` (so ``1.10`` stays
-    ``"1.10"`` and ``No`` stays ``"No"``), and refuses duplicate keys."""
+class _TextLoader(StrictLoader):
+    """The parameters' strict loader (duplicate keys refused), keeping every plain scalar as text
+    except ``null``: ``1.10`` stays ``"1.10"``, ``No`` stays ``"No"``."""
 
 
 _TextLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-
-
-def _no_duplicates(loader: _TextLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise InputError(f"{loader.name}: duplicate key '{key}' (line {key_node.start_mark.line + 1})")
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_TextLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
 
 
 def load_mapping(path: str | Path | None = None) -> Mapping:
@@ -144,22 +132,7 @@ def load_mapping(path: str | Path | None = None) -> Mapping:
 
 def _load(path: Path) -> Mapping:
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{name}: mapping file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot read the mapping file ({exc.__class__.__name__})") from None
-    loader = _TextLoader(text)
-    loader.name = name
-    try:
-        raw = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{name}: not valid YAML{where}") from None
-    finally:
-        loader.dispose()
+    raw = read_yaml(path, "mapping file", _TextLoader)
     if not isinstance(raw, dict):
         raise InputError(f"{name}: a mapping file is a mapping of the keys {', '.join(_TOP_KEYS)}")
     _known_keys(name, "", raw, _TOP_KEYS)

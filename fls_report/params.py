@@ -142,11 +142,11 @@ _REQUIRED = ("title", "period_start", "period_end", "data_cutoff", "extract", "s
 _OPTIONAL = ("kpi", "disclosure", "compare_with", "encoding", "mapping")
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
 
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     seen: set = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -158,12 +158,39 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return loader.construct_mapping(node, deep=deep)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 # Dates stay text until _date checks them, so an impossible date is an error naming its key.
-_StrictLoader.yaml_implicit_resolvers = {
+StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def read_yaml(path: Path, what: str, loader: type[yaml.SafeLoader] = StrictLoader) -> Any:
+    """Read a YAML file with ``loader`` (by default: safe, duplicate keys refused, dates as text).
+
+    Raises
+    ------
+    InputError
+        For a missing or unreadable file, or invalid YAML; the message names the file (and line).
+    """
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{name}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: cannot read the {what} ({exc.__class__.__name__})") from None
+    reader = loader(text)
+    reader.name = name
+    try:
+        return reader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InputError(f"{name}: not valid YAML{where}") from None
+    finally:
+        reader.dispose()
 
 
 def load_params(path: str | Path) -> Params:
@@ -187,22 +214,7 @@ def load_params(path: str | Path) -> Params:
     """
     path = Path(path)
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{name}: parameters file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: cannot read parameters file ({exc.__class__.__name__})") from None
-    loader = _StrictLoader(text)
-    loader.name = name
-    try:
-        raw = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{name}: not valid YAML{where}") from None
-    finally:
-        loader.dispose()
+    raw = read_yaml(path, "parameters file")
     if not isinstance(raw, dict):
         raise InputError(f"{name}: expected a mapping of keys to values at the top level")
 

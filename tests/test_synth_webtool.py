@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from test_synth import CATEGORIES as SYNTH_CATEGORIES
 from fls_report import synth, synth_webtool as wt
 from fls_report.errors import InputError
 
@@ -56,18 +57,9 @@ VALUE_ALIASES = {
     "Other": ("Non hip/non spine", "Non-hip non-spine"),
     "Died": ("Patient died",),
 }
-CATEGORIES = {
-    "sex": ("Male", "Female", "Not known"),
-    "care_home": ("Yes", "No", "Not known"),
-    "admitted": ("Yes", "No", "Not known"),
-    "fracture_site": ("Hip", "Spine", "Wrist", "Humerus", "Pelvis", "Other", "Not known"),
-    "dxa": ("Ordered", "Recommended", "Not ordered", "Not known"),
-    "falls_assessment": ("Assessed", "Referred", "Not assessed", "Not appropriate", "Not known"),
-    "followup_16wk": ("Yes", "No", "Died", "Not known"),
-    "strength_balance_16wk": ("Yes", "No", "Not appropriate", "Not known"),
-    "followup_52wk": ("Yes", "No", "Died", "Not known"),
-    "5.01": ("Yes", "No", "Not appropriate", "Not known"),
-}
+#: The data dictionary's category values, read independently of the package (tests/test_synth.py),
+#: and question 5.01's (webtool_export.md §4).
+CATEGORIES = {**SYNTH_CATEGORIES, "5.01": ("Yes", "No", "Not appropriate", "Not known")}
 DATES = ("date_of_birth", "date_identified", "date_assessed", "date_fracture", "date_dxa",
          "date_followup_16wk", "date_followup_52wk")  # fmt: skip
 LISTS = ("bone_therapy_recommended", "treatment_16wk", "treatment_52wk")

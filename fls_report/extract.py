@@ -71,11 +71,12 @@ PRINTABLE_LENGTH = 40
 
 def printable(text: str) -> str:
     """``text`` as it may be printed in a message, or ``[masked, N characters]`` when it could be
-    a patient's identifier: longer than 40 characters, or holding a run of six digits, a date or
-    something shaped like a UK postcode (webtool_export.md §6)."""
+    a patient's identifier: longer than 40 characters, or holding a run of six digits (spaces and
+    hyphens between them ignored), a date or something shaped like a UK postcode
+    (webtool_export.md §6)."""
     if (
         len(text) > PRINTABLE_LENGTH
-        or _LONG_NUMBER.search(text)
+        or _LONG_NUMBER.search(re.sub(r"[\s-]", "", text))  # NHS numbers are written 943 476 5919
         or _DATE_LIKE.search(text)
         or _POSTCODE.search(text)
     ):
@@ -267,6 +268,17 @@ def is_falls_token(token: str) -> bool:
     case-folded, it holds the word ``fall`` or ``falls`` and does not start with ``no `` or ``not ``."""
     token = token.strip().casefold()
     return bool(_FALLS_WORD.search(token)) and not token.startswith(("no ", "not "))
+
+
+#: The rule of webtool_export.md §4 in words, for the reports' methods sections.
+FALLS_RULE_TEXT = (
+    "Webtool exports have no falls assessment column: KPI6's falls assessment is read from question "
+    "5.01 (risk assessed by the FLS) and question 5.10 (referrals). A patient is counted as assessed "
+    "when 5.01 is Yes; otherwise as referred when 5.10 names a falls referral (a referral mentioning "
+    "\"fall\" or \"falls\" that does not start with \"no\" or \"not\"); otherwise 5.01's No, Not "
+    "appropriate or Not known stands. A 5.01 value that is none of these is an invalid value, treated "
+    "as blank."
+)
 
 
 def derive_falls_assessment(risk: str, referrals: str, lookup: dict[str, str]) -> str:

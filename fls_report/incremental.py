@@ -31,12 +31,14 @@ PACKAGE = Path(__file__).resolve().parent
 #: rows of the service, its nation and the national level) — see :func:`content_hash`.
 SLICES: dict[str, dict[str, str]] = {
     "national": {"kpi_results": "all", "monthly_kpis": "national", "run_chart_signals": "national",
-                 "case_mix": "national", "eighty_fifty_eighty_summary": "all", "funnel_summary": "all"},
+                 "case_mix": "national", "eighty_fifty_eighty_summary": "all", "funnel_summary": "all",
+                 "extract_files": "formats"},
     "data_quality": {"record_accounting": "all", "data_quality_fields": "all", "data_quality_issues": "all",
-                     "kpi_results": "names"},
+                     "data_quality_unrecognised": "all", "extract_files": "all", "kpi_results": "names"},
     "service": {"kpi_results": "own+counts", "monthly_kpis": "own", "run_chart_signals": "own",
                 "time_to_event": "own", "data_quality_fields": "own", "data_quality_issues": "own",
-                "record_accounting": "own", "eighty_fifty_eighty": "own", "funnel_summary": "all"},
+                "record_accounting": "own", "eighty_fifty_eighty": "own", "funnel_summary": "all",
+                "extract_files": "formats"},
 }
 
 
@@ -77,6 +79,8 @@ def _rows(frame: pd.DataFrame, rule: str, codes: set[str]) -> pd.DataFrame:
         return frame[frame["level"] != "service"] if "level" in frame else frame
     if rule == "names":
         return frame[["code", "name"]].drop_duplicates()
+    if rule == "formats":  # the methods section says how webtool exports are read, if any were
+        return frame[["format"]].drop_duplicates().sort_values("format")
     own = frame[frame["code"].isin(codes)]
     if rule == "own+counts":
         counts = frame.loc[frame["level"] == "service", ["code", "kpi_id", "numerator", "denominator", "funnel_status"]]

@@ -59,6 +59,7 @@ def run_validate(params: Params) -> Validated:
     tables.write_table(
         quality.data_quality_unrecognised(validated.extract.unrecognised), out.tables / "data_quality_unrecognised.csv"
     )
+    tables.write_table(quality.extract_files(validated.extract.files), out.tables / "extract_files.csv")
     tables.write_table(validated.rejected, out.restricted / "rejected_records.csv")
     tables.write_table(quality.record_issues(validated.issues), out.restricted / "record_issues.csv")
     tables.write_table(

@@ -51,7 +51,40 @@ def data_quality_issues(issues: pd.DataFrame) -> pd.DataFrame:
     return counted[["code", "field", "rule", "count"]].reset_index(drop=True)
 
 
-UNRECOGNISED_COLUMNS = ["code", "field", "values", "rows"]
+EXTRACT_FILE_COLUMNS = ["file", "service_code", "format", "rows", "headers", "headers_mapped",
+                        "headers_not_used", "headers_blank", "headers_not_recognised", "optional_absent"]
+
+
+def extract_files(readings) -> pd.DataFrame:
+    """How each file of the extract was read (webtool_export.md §6), counts only: the file as the
+    parameters name it, its service (blank for a single-file extract), the format detected, data
+    rows, and how many headers were mapped, known but not used, blank and not recognised (never
+    their text: a file without a header row would show its first patient), and how many optional
+    contract columns it lacks. One row per file, in the order of the ``extract`` list.
+
+    ``readings`` are :attr:`fls_report.extract.Extract.files`.
+    """
+    from fls_report.extract import BLANK, IGNORED, MAPPED, NOT_RECOGNISED, UNUSED
+
+    rows = []
+    for reading in readings:
+        outcomes = [h.outcome for h in reading.headers]
+        rows.append({
+            "file": reading.file.written,
+            "service_code": reading.file.service or "",
+            "format": reading.format,
+            "rows": reading.rows,
+            "headers": len(outcomes),
+            "headers_mapped": outcomes.count(MAPPED),
+            "headers_not_used": outcomes.count(UNUSED),
+            "headers_blank": outcomes.count(BLANK),
+            "headers_not_recognised": outcomes.count(NOT_RECOGNISED) + outcomes.count(IGNORED),
+            "optional_absent": len(reading.absent),
+        })
+    return pd.DataFrame(rows, columns=EXTRACT_FILE_COLUMNS)
+
+
+UNRECOGNISED_COLUMNS = ["code", "field", "distinct_values", "rows"]
 
 
 def data_quality_unrecognised(unrecognised: pd.DataFrame) -> pd.DataFrame:
@@ -67,13 +100,13 @@ def data_quality_unrecognised(unrecognised: pd.DataFrame) -> pd.DataFrame:
     counted = (
         unrecognised.assign(value_key=unrecognised["value"].str.casefold())
         .groupby(["service_code", "field"], sort=False)
-        .agg(values=("value_key", "nunique"), rows=("rows", "sum"))
+        .agg(distinct_values=("value_key", "nunique"), rows=("rows", "sum"))
         .reset_index()
         .rename(columns={"service_code": "code"})
     )
     counted["_field"] = counted["field"].map({c: i for i, c in enumerate(dd.EXTRACT_COLUMNS)})
     counted = counted.sort_values(["code", "_field"], kind="stable")
-    return counted[UNRECOGNISED_COLUMNS].astype({"values": int, "rows": int}).reset_index(drop=True)
+    return counted[UNRECOGNISED_COLUMNS].astype({"distinct_values": int, "rows": int}).reset_index(drop=True)
 
 
 def unrecognised_values(unrecognised: pd.DataFrame) -> pd.DataFrame:

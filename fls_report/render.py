@@ -37,6 +37,8 @@ DOWNLOADS: dict[str, list[str] | None] = {
     "record_accounting": None,
     "data_quality_fields": None,
     "data_quality_issues": None,
+    "data_quality_unrecognised": None,
+    "extract_files": None,
 }
 
 

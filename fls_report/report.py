@@ -20,6 +20,7 @@ from fls_report import benchmarks, charts, stats
 from fls_report.kpis import (ALWAYS_WRITTEN_NATIONS, BANDS, DEFAULT_BAND, DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_CODES,
                               NATIONAL, RECORD_KPIS)
 from fls_report.kpis import KEY_FIELD_NAMES, in_nation_order, rank_services
+from fls_report.extract import FALLS_RULE_TEXT, WEBTOOL
 from fls_report.formatting import BLANK, one_decimal
 from fls_report.io import safe_name
 from fls_report.params import Params, load_params
@@ -155,6 +156,23 @@ class Run:
     @cached_property
     def issues(self) -> pd.DataFrame:
         return self._read("data_quality_issues")
+
+    @cached_property
+    def unrecognised(self) -> pd.DataFrame:
+        """Values the reader did not recognise, counted per service and field (no text)."""
+        return self._read("data_quality_unrecognised")
+
+    @cached_property
+    def extract_files(self) -> pd.DataFrame:
+        """How each file of the extract was read: format, rows and header counts."""
+        frame = self._read("extract_files").astype({"service_code": str})
+        frame["service_code"] = frame["service_code"].replace("nan", "")
+        return frame
+
+    @property
+    def read_webtool_exports(self) -> bool:
+        """Whether any file of the extract was read as a webtool export."""
+        return bool((self.extract_files["format"] == WEBTOOL).any())
 
     @cached_property
     def case_mix(self) -> pd.DataFrame:
@@ -499,6 +517,7 @@ def methods(run: Run) -> Html:
         "(the Public Health England / Fingertips standard), shown for KPI3–KPI11. Bands are set on "
         "unrounded percentages; pages show one decimal place with halves rounded up.</p>"
         f"<table><caption>Parameters used in this run</caption><tbody>{rows}</tbody></table>"
+        + (f"<p>{esc(FALLS_RULE_TEXT)}</p>" if run.read_webtool_exports else "")
     )
 
 
@@ -677,6 +696,57 @@ def issue_counts(run: Run) -> Html:
         f'<table class="compact"><caption>Data issues by field and rule (rows)</caption><thead><tr><th>Field</th>'
         + "".join(f'<th class="num">{esc(r)}</th>' for r in rules)
         + f"</tr></thead><tbody>{field_rows}</tbody></table>"
+    )
+
+
+def files_read(run: Run) -> Html:
+    """How each file of the extract was read (counts only: header texts are never published)."""
+    files = run.extract_files
+    listed = (files["service_code"] != "").any()
+    heads = (["File"] + (["Service"] if listed else []) + ["Read as", "Rows"]
+             + ["Headers mapped", "Known, not used", "Blank", "Not recognised", "Optional columns absent"])
+    body = "".join(
+        f"<tr><td>{esc(r.file)}</td>" + (f"<td>{esc(r.service_code)}</td>" if listed else "") + f"<td>{esc(r.format)}</td>"
+        + "".join(f'<td class="num">{fmt_count(v)}</td>' for v in (r.rows, r.headers_mapped, r.headers_not_used,
+                                                                 r.headers_blank, r.headers_not_recognised, r.optional_absent))
+        + "</tr>"
+        for r in files.itertuples()
+    )
+    kinds = files["format"].value_counts()
+    summary = and_list(f"{fmt_count(n)} {kind}{'s' if n != 1 else ''}" for kind, n in kinds.items())
+    return Html(
+        f"<p>The extract was read from {fmt_count(len(files))} file{'s' if len(files) != 1 else ''} ({esc(summary)}), "
+        f"{fmt_count(files['rows'].sum())} data rows in all. A webtool export's headers are matched by question number, "
+        "then by short name; questions the KPIs do not use are ignored, and so are blank and unrecognised headers "
+        "(the analyst's <code>fls-report inspect</code> lists them).</p>"
+        '<table class="compact"><caption>Files read</caption><thead><tr>'
+        + "".join(f'<th scope="col"{" class=num" if i >= heads.index("Rows") else ""}>{esc(h)}</th>'
+                  for i, h in enumerate(heads))
+        + f"</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def unrecognised_counts(run: Run) -> Html:
+    """Values that are neither a value of the data dictionary nor one of the mapping's aliases, per
+    field: services, distinct values and rows. The values themselves are never published."""
+    found = run.unrecognised
+    if found.empty:
+        return Html("<p>Every category value and therapy token in the extract was recognised.</p>")
+    by_field = found.groupby("field", sort=False).agg(services=("code", "nunique"), distinct=("distinct_values", "sum"),
+                                                      rows=("rows", "sum"))
+    body = "".join(
+        f'<tr><th scope="row">{esc(f)}</th><td class="num">{fmt_count(r.services)}</td>'
+        f'<td class="num">{fmt_count(r.distinct)}</td><td class="num">{fmt_count(r.rows)}</td></tr>'
+        for f, r in by_field.iterrows()
+    )
+    return Html(
+        "<p>Values the reader did not recognise count as invalid values (treated as blank). The values "
+        "themselves are not published; the analyst finds them, with their file and column, in the run's "
+        "restricted folder (<code>unrecognised_values.csv</code>), to correct the data or extend the mapping.</p>"
+        '<table class="compact"><caption>Values not recognised, by field (all rows read; a value counted once per '
+        'service)</caption><thead><tr><th scope="col">Field</th><th scope="col" class="num">Services</th>'
+        '<th scope="col" class="num">Distinct values</th><th scope="col" class="num">Rows</th></tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
 
 

@@ -238,6 +238,6 @@ def test_compute_writes_unrecognised_values_restricted_and_counts_published(tmp_
                                           ["S1", "a.xlsx", "1.03 Gender", "femal", "1"],
                                           ["S1", "a.xlsx", "1.08 AdmitHosp", "Day case", "1"]]
     published = (tmp_path / "out" / "tables" / "data_quality_unrecognised.csv").read_text()
-    assert published == "code,field,values,rows\nS1,sex,1,2\nS1,admitted,1,1\n"
+    assert published == "code,field,distinct_values,rows\nS1,sex,1,2\nS1,admitted,1,1\n"
     rejected = pd.read_csv(tmp_path / "out" / "restricted" / "rejected_records.csv", dtype=str)
     assert list(rejected.columns[-3:]) == ["source_file", "source_row", "reason"]

@@ -538,7 +538,8 @@ def test_unrecognised_values_counted_per_service_column_and_value(tmp_path):
 @pytest.mark.parametrize(
     "text, masked",
     [("Femal", False), ("x" * 40, False), ("x" * 41, True), ("ref 123456", True), ("12345 ok", False),
-     ("1946-01-01", True), ("01/03/2016", True), ("ZZ99 3AB", True), ("lives in sw1a1aa", True), ("A&E", False)],
+     ("1946-01-01", True), ("01/03/2016", True), ("ZZ99 3AB", True), ("lives in sw1a1aa", True), ("A&E", False),
+     ("943 476 5919", True), ("943-476-5919", True), ("12 34 5", False)],
 )
 def test_printable_masks_what_could_identify_a_patient(text, masked):
     assert (printable(text) == f"[masked, {len(text)} characters]") is masked

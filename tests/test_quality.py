@@ -1,6 +1,8 @@
 """Data-quality tables: accounting, completeness and issue counts (outputs.md §3)."""
 
 from __future__ import annotations
+import pandas as pd
+
 
 from conftest import row, run_kpis
 from fls_report.kpis import KEY_FIELD_NAMES
@@ -36,3 +38,39 @@ def test_accounting_uses_codes_as_given_and_blank_marker(tmp_path):
         ["S1", "included", "", 1],
         ["zz", "rejected", "unknown service", 1],
     ]
+
+
+def test_unrecognised_values_counted_without_their_text():
+    from fls_report.quality import data_quality_unrecognised, unrecognised_values
+
+    found = pd.DataFrame({
+        "service_code": ["S2", "S1", "S1", "S1"], "file": ["b.xlsx", "a.xlsx", "a.xlsx", "a.xlsx"],
+        "column": ["Gender", "1.03 Gender", "1.03 Gender", "4.01 BoneTherapy"],
+        "field": ["sex", "sex", "sex", "bone_therapy_recommended"],
+        "value": ["X", "Femal", "FEMAL", "Calcium"], "rows": [1, 3, 2, 4]})
+    published = data_quality_unrecognised(found)
+    assert published.values.tolist() == [["S1", "sex", 1, 5], ["S1", "bone_therapy_recommended", 1, 4],
+                                         ["S2", "sex", 1, 1]]
+    assert "value" not in published.columns
+    restricted = unrecognised_values(found)
+    assert restricted[["service_code", "value", "rows"]].values.tolist() == [
+        ["S1", "Femal", 3], ["S1", "FEMAL", 2], ["S1", "Calcium", 4], ["S2", "X", 1]]
+    assert data_quality_unrecognised(found.iloc[0:0]).empty
+
+
+def test_extract_files_counts_headers_by_outcome(tmp_path):
+    from fls_report.extract import read_file
+    from fls_report.mapping import load_mapping
+    from fls_report.params import ExtractFile
+    from fls_report.quality import extract_files
+
+    path = tmp_path / "w.csv"
+    path.write_text("1.03 Gender,,1.09 Date Index Frac Diagnosed,1.11 SiteFirstFrac,Age,2.01 Height,Ward\n"
+                    "F,,1/3/2016,Hip,70,160,7\n", encoding="utf-8")
+    _, reading = read_file(ExtractFile(path, "exports/w.csv", "S1"), load_mapping())
+    table = extract_files([reading])
+    assert table.to_dict("records") == [{
+        "file": "exports/w.csv", "service_code": "S1", "format": "webtool export", "rows": 1, "headers": 7,
+        "headers_mapped": 4, "headers_not_used": 1, "headers_blank": 1, "headers_not_recognised": 1,
+        "optional_absent": len(reading.absent)}]
+    assert "Ward" not in table.to_csv()

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fls_report import dictionary as dd
-from fls_report.errors import InputError
+from fls_report.errors import InputError, printable
 from fls_report.io import SOURCE_ROW, blank_header_position, read_table
 from fls_report.mapping import (
     FALLS_REFERRALS_QUESTION,
@@ -61,29 +61,6 @@ FALLS_RISK_VALUES: tuple[str, ...] = ("Yes", "No", "Not appropriate", "Not known
 _FALLS_FROM_RISK = {"Yes": "Assessed", "No": "Not assessed", "Not appropriate": "Not appropriate",
                     "Not known": "Not known"}
 
-# Shapes that could be a patient's identifier (webtool_export.md §6): a run of six digits, a date,
-# a UK postcode.
-_LONG_NUMBER = re.compile(r"\d{6}")
-_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
-_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE)
-PRINTABLE_LENGTH = 40
-
-
-def printable(text: str) -> str:
-    """``text`` as it may be printed in a message, or ``[masked, N characters]`` when it could be
-    a patient's identifier: longer than 40 characters, or holding a run of six digits (spaces and
-    hyphens between them ignored), a date or something shaped like a UK postcode
-    (webtool_export.md §6)."""
-    if (
-        len(text) > PRINTABLE_LENGTH
-        or _LONG_NUMBER.search(re.sub(r"[\s-]", "", text))  # NHS numbers are written 943 476 5919
-        or _DATE_LIKE.search(text)
-        or _POSTCODE.search(text)
-    ):
-        return f"[masked, {len(text)} characters]"
-    return text
-
-
 def map_distinct(series: pd.Series, func) -> pd.Series:
     """Apply ``func`` once per distinct value and map the results back (object dtype)."""
     codes, uniques = pd.factorize(series, sort=False)
@@ -110,7 +87,7 @@ class HeaderReading:
         position = blank_header_position(self.header)
         if position is not None:
             return f"(blank, column {position})"
-        return printable(self.header) if self.outcome == NOT_RECOGNISED else self.header
+        return self.header if self.outcome in (MAPPED, UNUSED) else printable(self.header)
 
 
 @dataclass(frozen=True)

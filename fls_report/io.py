@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from fls_report.errors import InputError
+from fls_report.errors import InputError, printable
 
 SOURCE_ROW = "source_row"
 READERS = (".csv", ".xlsx", ".parquet")
@@ -83,7 +83,7 @@ def read_table(path: str | Path, what: str = "file", encoding: str = "utf-8") ->
     names = [str(c).strip() or blank_header(i + 1) for i, c in enumerate(table.column_names)]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
-        raise InputError(f"{path}: duplicate column name(s) in the header: {', '.join(duplicated)}")
+        raise InputError(f"{path}: duplicate column name(s) in the header: {', '.join(printable(d) for d in duplicated)}")
     # pyarrow's whitespace set is exactly str.isspace's (checked over every code point).
     columns = [pc.utf8_trim_whitespace(column) for column in table.columns]
     table = pa.Table.from_arrays(

@@ -48,7 +48,7 @@ def test_validate_writes_only_data_quality_tables(tmp_path, capsys):
     assert status == 0
     names = sorted(p.name for p in (tmp_path / "out" / "tables").iterdir())
     assert names == ["data_quality_fields.csv", "data_quality_issues.csv", "data_quality_unrecognised.csv",
-                     "record_accounting.csv"]
+                     "extract_files.csv", "record_accounting.csv"]
 
 
 def _bad_extract(tmp_path, name: str, content: bytes):
@@ -241,3 +241,13 @@ def test_compute_writes_unrecognised_values_restricted_and_counts_published(tmp_
     assert published == "code,field,distinct_values,rows\nS1,sex,1,2\nS1,admitted,1,1\n"
     rejected = pd.read_csv(tmp_path / "out" / "restricted" / "rejected_records.csv", dtype=str)
     assert list(rejected.columns[-3:]) == ["source_file", "source_row", "reason"]
+
+
+def test_inspect_masks_headers_that_could_be_a_patient(tmp_path, capsys):
+    # A contract-form CSV saved without its header row: its "headers" are the first patient.
+    make_run(tmp_path, [row(1)])
+    (tmp_path / "extract.csv").write_text("R1,S1,943 476 5919,1946-01-01,70\nR2,S1,,,71\n", encoding="utf-8")
+    status, out, err = run_main(capsys, "inspect", tmp_path / "params.yml")
+    assert status == 2 and "missing core column(s)" in out + err
+    for identifier in ("943 476 5919", "1946-01-01"):
+        assert identifier not in out + err

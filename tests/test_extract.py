@@ -23,9 +23,9 @@ from fls_report.extract import (
     describe,
     detect_format,
     is_falls_token,
-    printable,
     read_file,
 )
+from fls_report.errors import printable
 from fls_report.kpis import compute_kpis
 from fls_report.mapping import load_mapping
 from fls_report.params import ExtractFile, load_params

@@ -118,6 +118,9 @@ def test_a_northern_ireland_service_page_depends_on_its_nation_rows(tmp_path):
         frame = pd.DataFrame([{"level": lvl, "code": code, "kpi_id": "KPI4", "numerator": 5 if code == changed else 1,
                                "denominator": 10, "funnel_status": ""} for lvl, code in units])
         for name, rule in SLICES["service"].items():  # a table read whole ("all") stays as it was
+            if rule == "formats":  # extract_files: how the files were read, the same every time
+                pd.DataFrame({"file": ["a.xlsx"], "format": ["webtool export"]}).to_csv(folder / f"{name}.csv", index=False)
+                continue
             (frame if rule != "all" else frame.assign(numerator=1)).to_csv(folder / f"{name}.csv", index=False)
         return TableCache(folder)
 
@@ -128,3 +131,16 @@ def test_a_northern_ireland_service_page_depends_on_its_nation_rows(tmp_path):
     assert hash_of(write_tables("NORTHERN_IRELAND")) != before
     assert hash_of(write_tables("NATIONAL")) != before
     assert hash_of(write_tables("WALES")) == before and hash_of(write_tables("ENGLAND")) == before
+
+
+def test_reports_depend_on_the_formats_read_not_on_each_files_rows(tmp_path):
+    """The methods section says how webtool exports are read when any file was one: the national
+    and service pages depend on the formats read (extract_files' "formats" slice), not on the
+    row counts of each file, which the data-quality page alone shows."""
+    from fls_report.incremental import _rows
+
+    files = pd.DataFrame({"file": ["a.xlsx", "b.csv"], "format": ["webtool export", "webtool export"], "rows": [5, 7]})
+    same_formats = files.assign(rows=[6, 7])
+    other_formats = files.assign(format=["webtool export", "contract"])
+    assert _rows(files, "formats", set()).equals(_rows(same_formats, "formats", set()))
+    assert not _rows(files, "formats", set()).equals(_rows(other_formats, "formats", set()))

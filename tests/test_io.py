@@ -209,3 +209,15 @@ def test_cp1252_csv(tmp_path):
     assert read_table(path, "extract", "cp1252")[["a", "b"]].values.tolist() == [["Don\u2019t know", "\u00a31"]]
     with pytest.raises(InputError, match="not UTF-8 text: byte 0x92 at line 2"):
         read_table(path, "extract")
+
+
+def test_a_file_without_a_header_row_does_not_print_its_first_patient(tmp_path):
+    # A CSV saved without its header: the first patient's details are read as "headers".
+    path = tmp_path / "x.csv"
+    path.write_text("943 476 5919,ZZ99 3AB,1946-01-01,1946-01-01\n9434765919,x,y,z\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        read_table(path, "extract")
+    message = str(raised.value)
+    assert "duplicate column name" in message and "[masked, 10 characters]" in message
+    for identifier in ("943 476 5919", "ZZ99 3AB", "1946-01-01"):
+        assert identifier not in message

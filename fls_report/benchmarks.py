@@ -19,8 +19,10 @@ FUNNEL_KPIS: tuple[str, ...] = tuple(RECORD_KPIS)
 STATUSES: tuple[str, ...] = ("alarm low", "alert low", "in control", "alert high", "alarm high")
 SUMMARY_COLUMNS = [
     "kpi_id", "kpi_name", "target_pct", "phi", "tau2", "limits", "services_plotted", "services_left_off",
-    "alarm_low", "alert_low", "in_control", "alert_high", "alarm_high",
+    "alarm_low", "alert_low", "in_control", "alert_high", "alarm_high", "target", "adjusted",
 ]
+#: Count columns of funnel_summary: services plotted, left off, and in each status.
+SUMMARY_COUNT_COLUMNS = SUMMARY_COLUMNS[6:13]
 SIGNAL_COLUMNS = [
     "level", "code", "kpi_id", "median_pct", "useful_points", "longest_run", "longest_run_limit",
     "longest_run_side", "crossings", "crossings_limit", "shift", "too_few_crossings", "signal",
@@ -57,7 +59,9 @@ def funnel_status(results: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.
 
 
 def funnel_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per KPI: target, φ, τ², which limits were used and how many services fall in each status."""
+    """Per KPI: target (as a percentage, and as the proportion the funnel is drawn around), φ, τ²,
+    which limits were used (``limits``, and ``adjusted`` when widened for over-dispersion) and how
+    many services fall in each status."""
     rows = []
     for kpi_id, table in tables.items():
         counts = table["status"].value_counts()
@@ -72,6 +76,8 @@ def funnel_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "services_left_off": int((table["n"] == 0).sum()),
         }
         row.update({status.replace(" ", "_"): int(counts.get(status, 0)) for status in STATUSES})
+        row["target"] = table.attrs["target"]  # the proportion the funnel is drawn around
+        row["adjusted"] = table.attrs["limits"] == stats.LIMITS_ADJUSTED
         rows.append(row)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
@@ -104,13 +110,27 @@ def funnel_curve(table: pd.DataFrame, points: int = 200) -> pd.DataFrame:
     return curve
 
 
-def outliers(results: pd.DataFrame) -> pd.DataFrame:
-    """Services flagged alert or alarm on any funnel: ``kpi_id``, ``code``, ``name``, ``status``, ``pct``."""
-    flagged = results[results["funnel_status"].isin([s for s in STATUSES if s != "in control"])]
-    order = {s: i for i, s in enumerate(STATUSES)}
-    flagged = flagged.assign(_kpi=flagged["kpi_id"].str[3:].astype(int), _status=flagged["funnel_status"].map(order))
-    flagged = flagged.sort_values(["_kpi", "_status", "pct"], kind="stable")
-    return flagged[["kpi_id", "code", "name", "funnel_status", "pct", "numerator", "denominator"]].reset_index(drop=True)
+FUNNEL_POINT_COLUMNS = ["kpi_id", "code", "x", "n", "p", "low95", "high95", "low998", "high998", "status"]
+FUNNEL_LIMIT_COLUMNS = ["kpi_id", "n", "low95", "high95", "low998", "high998"]
+
+
+def funnel_points(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every service's point on every funnel, in one table (``funnel_points.csv``).
+
+    ``x`` and ``n`` are the numerator and denominator, ``p`` the proportion, the four limits at
+    its ``n`` and its HQIP ``status`` (``none`` for a service with no eligible patients, left off
+    the plot). Proportions, not percentages: the funnel is drawn from them. The target, φ, τ² and
+    the limits used are in ``funnel_summary.csv``.
+    """
+    parts = [table.rename_axis("code").reset_index().assign(kpi_id=kpi_id) for kpi_id, table in tables.items()]
+    return pd.concat(parts, ignore_index=True)[FUNNEL_POINT_COLUMNS]
+
+
+def funnel_limits(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The 95% and 99.8% limits of every funnel as smooth curves (:func:`funnel_curve`), in one
+    table (``funnel_limits.csv``): ``kpi_id``, ``n`` and the four limits (proportions)."""
+    parts = [funnel_curve(table).assign(kpi_id=kpi_id) for kpi_id, table in tables.items()]
+    return pd.concat(parts, ignore_index=True)[FUNNEL_LIMIT_COLUMNS].astype({"n": float})
 
 
 def run_chart_signals(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -143,27 +163,78 @@ def run_chart_signals(monthly: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["_level", "code", "_kpi"], kind="stable").drop(columns=["_level", "_kpi"]).reset_index(drop=True)
 
 
-def signal_explanation(row: pd.Series, unit: str = "month") -> str:
-    """A run-chart result in plain words, e.g. "a run of 9 months above the median: a sustained shift"."""
-    if row["useful_points"] < stats.MIN_USEFUL_POINTS:
-        return (f"too few useful {unit}s ({int(row['useful_points'])}: {unit}s with data, not on the median) "
-                "to look for signals")
+RUN_CHART_POINT_COLUMNS = ["level", "code", "kpi_id", "month", "pct", "median_pct", "on_longest_run"]
+
+
+def run_chart_points(monthly: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """Every point of every run chart (``run_chart_points.csv``): the month's percentage (blank
+    where the month has no eligible patients), the series' median and whether the point belongs
+    to the longest run the signals table reports, which a chart marks when that run is a shift.
+
+    ``monthly`` is ``monthly_kpis``, ``signals`` :func:`run_chart_signals` of it.
+    """
+    keyed = signals.set_index(["code", "kpi_id"])
     parts = []
-    if row["shift"]:
-        parts.append(
-            f"a run of {int(row['longest_run'])} {unit}s {row['longest_run_side']} the median "
-            f"(more than {int(row['longest_run_limit'])} is unusual): a sustained shift"
-        )
-    if row["too_few_crossings"]:
-        parts.append(
-            f"the line crosses the median only {_times(int(row['crossings']))} (fewer than "
-            f"{int(row['crossings_limit'])} is unusual): the process has changed"
-        )
-    return "; ".join(parts) if parts else "no signal: only random variation around the median"
+    for (level, code, kpi_id), series in monthly.groupby(["level", "code", "kpi_id"], sort=False):
+        series = series.sort_values("month")
+        denominator = pd.to_numeric(series["denominator"], errors="coerce")
+        pct = pd.to_numeric(series["pct"], errors="coerce").where(denominator > 0).to_numpy(dtype=float)
+        row = keyed.loc[(code, kpi_id)]
+        on_run = np.zeros(len(pct), dtype=bool)
+        if not np.isnan(row["median_pct"]) and row["longest_run"] > 0:
+            on_run[stats.run_positions(pct, row["median_pct"], int(row["longest_run"]), str(row["longest_run_side"]))] = True
+        parts.append(pd.DataFrame({"level": level, "code": code, "kpi_id": kpi_id, "month": series["month"].to_numpy(),
+                                   "pct": pct, "median_pct": row["median_pct"], "on_longest_run": on_run}))
+    if not parts:
+        return _empty(RUN_CHART_POINT_COLUMNS, {"pct": float, "median_pct": float, "on_longest_run": bool}, object)
+    out = pd.concat(parts, ignore_index=True)
+    out["_level"] = out["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)})
+    out["_kpi"] = out["kpi_id"].str[3:].astype(int)
+    out = out.sort_values(["_level", "code", "_kpi", "month"], kind="stable")
+    return out[RUN_CHART_POINT_COLUMNS].reset_index(drop=True)
 
 
-def _times(count: int) -> str:
-    return "once" if count == 1 else f"{count} times"
+P_CHART_COLUMNS = ["code", "kpi_id", "month", "x", "n", "p", "cl", "lcl", "ucl", "outside"]
+P_CHART_RUN_COLUMNS = ["code", "kpi_id", "useful_points", "longest_run", "longest_run_limit", "longest_run_side",
+                       "crossings", "crossings_limit", "signal"]
+#: KPIs a service's p-charts cover: KPI3–KPI11 (KPI2's denominator is an estimate, not patients).
+P_CHART_KPIS: tuple[str, ...] = FUNNEL_KPIS
+
+
+def p_charts(monthly: pd.DataFrame, codes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The p-chart of each service's monthly KPI3–KPI11 where the monthly numbers allow one
+    (:func:`p_chart`), as two tables: its points (``p_charts.csv``: proportions, as the chart draws
+    them) and the runs analysis around its centre line (``p_chart_runs.csv``). A (code, KPI)
+    without rows has no p-chart: fewer than ``P_CHART_MIN_MONTHS`` months had eligible patients,
+    or they averaged under ``P_CHART_MIN_MEAN_DENOMINATOR`` a month."""
+    by_unit = {key: part for key, part in monthly.groupby(["code", "kpi_id"], sort=False)}
+    points, runs = [], []
+    for code in codes:
+        for kpi_id in P_CHART_KPIS:
+            series = by_unit.get((code, kpi_id))
+            chart = None if series is None else p_chart(series, code, kpi_id)
+            if chart is None:
+                continue
+            points.append(chart.assign(code=code, kpi_id=kpi_id))
+            found = chart.attrs["runs"]
+            runs.append({"code": code, "kpi_id": kpi_id, "useful_points": found["n_useful"],
+                         "longest_run": found["longest_run"], "longest_run_limit": found["longest_run_max"],
+                         "longest_run_side": found["longest_run_side"], "crossings": found["crossings"],
+                         "crossings_limit": found["crossings_min"], "signal": found["signal"]})
+    if points:
+        points = pd.concat(points, ignore_index=True)[P_CHART_COLUMNS]
+    else:
+        points = _empty(P_CHART_COLUMNS, {"code": object, "kpi_id": object, "month": object, "outside": bool}, float)
+    runs = pd.DataFrame(runs, columns=P_CHART_RUN_COLUMNS) if runs else _empty(
+        P_CHART_RUN_COLUMNS, {"code": object, "kpi_id": object, "longest_run_side": object, "signal": bool}, int)
+    for column in ("longest_run_limit", "crossings_limit"):
+        runs[column] = runs[column].astype("Int64")
+    return points, runs
+
+
+def _empty(columns: list[str], dtypes: dict, default) -> pd.DataFrame:
+    """A table with no rows whose columns have the types its rows would have."""
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, default)) for c in columns})
 
 
 def p_chart(monthly: pd.DataFrame, code: str, kpi_id: str) -> pd.DataFrame | None:

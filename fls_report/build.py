@@ -8,7 +8,6 @@ names every failure.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -29,7 +28,8 @@ from fls_report.errors import InputError
 from fls_report.io import write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_CODES, NATIONAL, in_nation_order
 from fls_report.params import Params, load_params
-from fls_report.pipeline import Outputs, input_checksums, run_compute, write_manifest
+from fls_report.pipeline import input_checksums, run_compute, write_manifest
+from fls_report.run import Outputs, Run
 from fls_report import report
 from fls_report.report import fmt_pct
 from fls_report.validate import read_services
@@ -308,7 +308,7 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
 
     if codes is None:
         remove_stale_pages(site, jobs)
-    run = report.Run(params)
+    run = Run(params)
     index = render.write_index(
         site, manifest,
         services=index_services(run.results, jobs, site, failed),
@@ -333,7 +333,7 @@ def downloads(params: Params, site: render.Site, manifest: dict, recomputed: boo
     present = render.downloads_present(site)
     if present and not recomputed:
         return present
-    return render.write_downloads(Outputs(params.output).tables, site, manifest["built_at"], report.Run(params))
+    return render.write_downloads(Outputs(params.output).tables, site, manifest["built_at"], Run(params))
 
 
 def refoot(jobs: list[ReportJob], footer: str, site: render.Site) -> None:

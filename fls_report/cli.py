@@ -119,7 +119,8 @@ def _run(args: argparse.Namespace) -> int:
         return _inspect(args)
 
     from fls_report.params import load_params
-    from fls_report.pipeline import Outputs, run_compute, run_validate
+    from fls_report.pipeline import run_compute, run_validate
+    from fls_report.run import Outputs
 
     params = load_params(args.params)
     _say(f"fls-report {args.command}: {params.title} ({params.period_start} to {params.period_end})")

@@ -307,7 +307,14 @@ def field_completeness(records: pd.DataFrame, service_codes: list[str], ctx: Con
     table["field_order"] = table["field"].map({f: i for i, f in enumerate(KEY_FIELD_NAMES)})
     table = table.sort_values(["service_order", "field_order"]).reset_index(drop=True)
     table["pct_missing"] = np.where(table["applicable"] > 0, 100 * table["missing"] / table["applicable"].where(table["applicable"] > 0), np.nan)
-    return table[["code", "field", "applicable", "missing", "pct_missing"]]
+    table["over"] = field_over(table["applicable"], table["missing"], ctx.kpi)
+    return table[["code", "field", "applicable", "missing", "pct_missing", "over"]]
+
+
+def field_over(applicable: pd.Series, missing: pd.Series, kpi: KpiParams) -> pd.Series:
+    """Whether a key field is *over* (kpis.md, KPI1): it has an applicable record and
+    ``100 × missing > completeness_threshold_pct × applicable``, decided on the counts."""
+    return (applicable > 0) & (100 * missing > kpi.completeness_threshold_pct * applicable)
 
 
 def completeness_by_service(completeness: pd.DataFrame, in_scope: pd.Series, kpi: KpiParams) -> pd.DataFrame:
@@ -319,8 +326,7 @@ def completeness_by_service(completeness: pd.DataFrame, in_scope: pd.Series, kpi
     """
     table = completeness.assign(
         counted=completeness["applicable"] > 0,
-        over=(completeness["applicable"] > 0)
-        & (100 * completeness["missing"] > kpi.completeness_threshold_pct * completeness["applicable"]),
+        over=field_over(completeness["applicable"], completeness["missing"], kpi),
     )
     per = table.groupby("code", sort=False).agg(fields=("counted", "sum"), over=("over", "sum"))
     per["in_scope"] = in_scope.reindex(per.index, fill_value=0)
@@ -576,6 +582,19 @@ def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return order.sort_values(sort_keys, kind="stable").drop(columns=["_level", "_kpi"]).reset_index(drop=True)
 
 
+def with_ranks(results: pd.DataFrame) -> pd.DataFrame:
+    """``kpi_results`` with ``rank`` and ``ranked`` (how many services were ranked) on the service
+    rows of KPI3–KPI11 with a denominator above 0 (:func:`rank_services`), blank elsewhere."""
+    ranks = rank_services(results).set_index(["code", "kpi_id"])
+    keys = pd.MultiIndex.from_arrays([results["code"], results["kpi_id"]])
+    service = (results["level"] == "service").to_numpy()
+    out = results.copy()
+    for column in ("rank", "ranked"):
+        values = ranks[column].reindex(keys).to_numpy(dtype=float)
+        out[column] = pd.array(np.where(service, values, np.nan), dtype="Int64")
+    return out
+
+
 def rank_services(results: pd.DataFrame) -> pd.DataFrame:
     """Rank services on KPI3–KPI11: 1 is the highest unrounded percentage; ties share the better rank.
 
@@ -597,6 +616,10 @@ def rank_services(results: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 # 80/50/80
 
+#: The audit's 80/50/80 goals (kpis.md): identify 80% of the caseload (KPI2), recommend treatment
+#: to at least 50% (KPI7), keep 80% of those who start on treatment at 12 months (KPI11).
+EIGHTY_FIFTY_EIGHTY: dict[str, int] = {"KPI2": 80, "KPI7": 50, "KPI11": 80}
+
 
 def eighty_fifty_eighty(results: pd.DataFrame) -> pd.DataFrame:
     """Each service against the 80/50/80 goals: KPI2 >= 80%, KPI7 >= 50%, KPI11 >= 80%.
@@ -604,8 +627,10 @@ def eighty_fifty_eighty(results: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``code``, ``name``, ``nation``, ``kpi2_pct``, ``kpi7_pct``, ``kpi11_pct`` and ``status``:
-        ``meets``, ``does not meet``, or ``not assessable`` when any of the three is blank.
+        ``code``, ``name``, ``nation``, ``kpi2_pct``, ``kpi7_pct``, ``kpi11_pct``, ``status``
+        (``meets``, ``does not meet``, or ``not assessable`` when any of the three is blank), and
+        ``kpi2_met``, ``kpi7_met``, ``kpi11_met``: each goal met or not (blank where that KPI has
+        no denominator).
     """
     services = results[results["level"] == "service"]
     wide = services.pivot(index="code", columns="kpi_id", values=["numerator", "denominator", "pct"])
@@ -615,7 +640,7 @@ def eighty_fifty_eighty(results: pd.DataFrame) -> pd.DataFrame:
 
     def status(code: str) -> str:
         checks = []
-        for kpi_id, goal in (("KPI2", 80), ("KPI7", 50), ("KPI11", 80)):
+        for kpi_id, goal in EIGHTY_FIFTY_EIGHTY.items():
             numerator, denominator = wide.at[code, ("numerator", kpi_id)], wide.at[code, ("denominator", kpi_id)]
             if pd.isna(denominator) or denominator == 0:
                 return "not assessable"
@@ -623,6 +648,10 @@ def eighty_fifty_eighty(results: pd.DataFrame) -> pd.DataFrame:
         return "meets" if all(checks) else "does not meet"
 
     out["status"] = [status(code) for code in out.index]
+    for kpi_id, goal in EIGHTY_FIFTY_EIGHTY.items():
+        numerator, denominator = wide[("numerator", kpi_id)], wide[("denominator", kpi_id)]
+        met = pd.Series((100 * numerator >= goal * denominator).to_numpy(), index=wide.index, dtype="boolean")
+        out[f"{kpi_id.lower()}_met"] = met.where(denominator.notna() & (denominator > 0), pd.NA).reindex(out.index)
     return out.reset_index()
 
 
@@ -654,6 +683,7 @@ def eighty_fifty_eighty_summary(per_service: pd.DataFrame) -> pd.DataFrame:
 # Time from fracture to assessment and to DXA (for the service reports)
 
 TIME_TO_EVENT_COLUMNS = ["level", "code", "event", "days", "count", "records"]
+TIME_TO_EVENT_SUMMARY_COLUMNS = ["level", "code", "event", "records", "with_event", "median_days", "q1_days", "q3_days"]
 EVENTS = {"assessment": ("KPI4", "date_assessed"), "dxa": ("KPI5", "date_dxa")}
 
 
@@ -698,3 +728,31 @@ def time_to_event(validated, params: Params) -> pd.DataFrame:
     out["_level"] = out["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)})
     out = out.sort_values(["_level", "code", "event", "days"], kind="stable")
     return out[TIME_TO_EVENT_COLUMNS].reset_index(drop=True)
+
+
+def time_to_event_summary(tte: pd.DataFrame) -> pd.DataFrame:
+    """Median and interquartile range of days from fracture to each event, at every level and
+    for every event of ``tte`` (``time_to_event_summary.csv``).
+
+    Among the records with the event on or after the fracture day (``with_event``); ``records`` is
+    the level's denominator. Quantiles are Hyndman & Fan definition 7 on the days expanded one per
+    record (:func:`fls_report.stats.weighted_quantiles`), so a median can fall on a half day; blank
+    when no record had the event.
+
+    ``tte`` is :func:`time_to_event`: every level and event with at least one eligible record has
+    rows (``records`` repeated); a level and event without any has none, and is written here with
+    0 records.
+    """
+    from fls_report.stats import weighted_quantiles
+
+    rows = []
+    units = tte[["level", "code"]].drop_duplicates()
+    for level, code in zip(units["level"], units["code"]):
+        for event in EVENTS:
+            part = tte[(tte["code"] == code) & (tte["event"] == event)]
+            counted = part[(part["days"] >= 0) & (part["count"] > 0)]
+            q1, median, q3 = weighted_quantiles(counted["days"].to_numpy(), counted["count"].to_numpy(), (0.25, 0.5, 0.75))
+            rows.append({"level": level, "code": code, "event": event,
+                         "records": int(part["records"].max()) if len(part) else 0,
+                         "with_event": int(counted["count"].sum()), "median_days": median, "q1_days": q1, "q3_days": q3})
+    return pd.DataFrame(rows, columns=TIME_TO_EVENT_SUMMARY_COLUMNS)

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import platform
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -20,30 +19,13 @@ from fls_report import __version__, benchmarks, compare, quality, tables
 from fls_report.incremental import inputs_fingerprint, package_fingerprint
 from fls_report.io import sha256_file, write_text_atomic
 from fls_report.casemix import case_mix
-from fls_report.kpis import compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event
+from fls_report.kpis import (compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event,
+                             time_to_event_summary, with_ranks)
 from fls_report.params import Params
+from fls_report.run import Outputs
 from fls_report.validate import Validated, validate
 
 KEY_LIBRARIES = ("pandas", "numpy", "scipy", "statsmodels", "pandera", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn")
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """Where a run writes (outputs.md §3)."""
-
-    root: Path
-
-    @property
-    def tables(self) -> Path:
-        return self.root / "tables"
-
-    @property
-    def restricted(self) -> Path:
-        return self.root / "restricted"
-
-    @property
-    def manifest(self) -> Path:
-        return self.root / "manifest.json"
 
 
 def run_validate(params: Params) -> Validated:
@@ -77,18 +59,28 @@ def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame 
     results, monthly = compute_kpis(validated, params)
     funnel_tables = benchmarks.funnels(results)
     results["funnel_status"] = benchmarks.funnel_status(results, funnel_tables)
+    results = with_ranks(results)
     if previous is not None:
         results = compare.add_previous(results, previous)
     per_service = eighty_fifty_eighty(results)
+    signals = benchmarks.run_chart_signals(monthly)
+    p_chart_points, p_chart_runs = benchmarks.p_charts(monthly, validated.services.codes)
+    days = time_to_event(validated, params)
     return {
         "kpi_results": results,
         "monthly_kpis": monthly,
         "funnel_summary": benchmarks.funnel_summary(funnel_tables),
-        "run_chart_signals": benchmarks.run_chart_signals(monthly),
+        "funnel_points": benchmarks.funnel_points(funnel_tables),
+        "funnel_limits": benchmarks.funnel_limits(funnel_tables),
+        "run_chart_signals": signals,
+        "run_chart_points": benchmarks.run_chart_points(monthly, signals),
+        "p_charts": p_chart_points,
+        "p_chart_runs": p_chart_runs,
         "eighty_fifty_eighty": per_service,
         "eighty_fifty_eighty_summary": eighty_fifty_eighty_summary(per_service),
         "case_mix": case_mix(validated.records, validated.services.frame, params.disclosure),
-        "time_to_event": time_to_event(validated, params),
+        "time_to_event": days,
+        "time_to_event_summary": time_to_event_summary(days),
     }
 
 

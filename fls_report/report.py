@@ -8,26 +8,22 @@ decimal place with halves rounded up, bands written as text beside their colour,
 from __future__ import annotations
 
 import html
-import json
-from dataclasses import dataclass
-from functools import cached_property
-from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
-from fls_report import benchmarks, charts, stats
-from fls_report.kpis import (ALWAYS_WRITTEN_NATIONS, BANDS, DEFAULT_BAND, DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_CODES,
-                              NATIONAL, RECORD_KPIS)
-from fls_report.kpis import KEY_FIELD_NAMES, in_nation_order, rank_services
-from fls_report.extract import FALLS_RULE_TEXT, WEBTOOL
-from fls_report.formatting import BLANK, one_decimal
+from fls_report import charts
+from fls_report.extract import FALLS_RULE_TEXT
 from fls_report.io import safe_name
-from fls_report.params import Params, load_params
-from fls_report.pipeline import Outputs
+from fls_report.kpis import KEY_FIELD_NAMES, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
+from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
+from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, fmt_count, fmt_interval, fmt_pct,
+                                   kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
+                                   signal_explanation, status_words)
 
 KPI_NUMBERS = [f"KPI{i}" for i in range(1, 12)]
 TREND_KPIS = [f"KPI{i}" for i in range(2, 12)]
+#: The KPIs with a funnel, a p-chart and a rank: KPI3–KPI11.
+FUNNEL_KPIS = list(RECORD_KPIS)
 
 
 class Markdown:
@@ -67,32 +63,21 @@ def esc(value) -> str:
     return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value), quote=True)
 
 
-def fmt_pct(value, suffix: str = "") -> str:
-    """A percentage to one decimal place, halves rounded up; an en dash when blank."""
-    text = one_decimal(value)
-    return text if text == BLANK else f"{text}{suffix}"
-
-
-def fmt_count(value) -> str:
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{int(value):,}"
-
-
-def fmt_interval(low, high) -> str:
-    if pd.isna(low) or pd.isna(high):
-        return "–"
-    return f"{fmt_pct(low)} to {fmt_pct(high)}"
-
-
-def band_cell(pct, rag: str, low_numbers: bool = False, extra: str = "") -> str:
-    """A table cell coloured by band, with the band also written as text."""
-    caution = ' <span class="caution" title="Fewer than 10 in the denominator: interpret with care">†</span>' if low_numbers else ""
+def band_cell(pct, rag: str, low_numbers: bool = False, extra: str = "", caution_title: str = "") -> str:
+    """A table cell coloured by band, with the band also written as text; ``caution_title`` is
+    the caution mark's explanation (:func:`caution_title`)."""
+    caution = f' <span class="caution" title="{esc(caution_title)}">†</span>' if low_numbers else ""
     sort = "" if pd.isna(pct) else repr(float(pct))
     return (
         f'<td class="num rag-{esc(rag)}" data-sort="{sort}">{fmt_pct(pct)}{caution}{extra}'
-        f'<span class="band">{esc(rag if rag != "none" else "no data")}</span></td>'
+        f'<span class="band">{esc(band_word(rag))}</span></td>'
     )
+
+
+def caution_title(run: Run) -> str:
+    """The caution mark's explanation, from the run's ``low_numbers_below``."""
+    text = low_numbers_note(run.params.kpi)
+    return text[0].upper() + text[1:]
 
 
 def change_cell(change) -> str:
@@ -105,164 +90,6 @@ def change_cell(change) -> str:
     return (f'<td class="num" data-sort="{float(change)!r}" title="{words} {shown} points">'
             f'<span aria-hidden="true">{arrow}</span> {"" if change >= 0 else "−"}{shown}'
             f'<span class="band">{words}</span></td>')
-
-
-def band_rule(kpi_id: str) -> str:
-    """The band thresholds of a KPI in words."""
-    if kpi_id == "KPI1":
-        return "service: green when fewer than 5 key fields have over 20% missing, else red; nations: default bands"
-    green, amber = BANDS.get(kpi_id, DEFAULT_BAND)
-    if amber is None:
-        return f"green ≥ {green}%, red < {green}%"
-    return f"green ≥ {green}%, amber {amber}% to < {green}%, red < {amber}%"
-
-
-# ---------------------------------------------------------------------------------------------
-# The run's tables
-
-
-@dataclass(frozen=True)
-class Run:
-    """A computed run: its parameters and tables, read once per notebook."""
-
-    params: Params
-
-    @property
-    def tables(self) -> Path:
-        return Outputs(self.params.output).tables
-
-    def _read(self, name: str) -> pd.DataFrame:
-        return pd.read_csv(self.tables / f"{name}.csv", dtype={"code": str}, keep_default_na=False,
-                           na_values=[""])
-
-    @cached_property
-    def results(self) -> pd.DataFrame:
-        return self._read("kpi_results")
-
-    @cached_property
-    def monthly(self) -> pd.DataFrame:
-        return self._read("monthly_kpis")
-
-    @cached_property
-    def accounting(self) -> pd.DataFrame:
-        frame = self._read("record_accounting")
-        frame["reason"] = frame["reason"].fillna("")
-        return frame
-
-    @cached_property
-    def fields(self) -> pd.DataFrame:
-        return self._read("data_quality_fields")
-
-    @cached_property
-    def issues(self) -> pd.DataFrame:
-        return self._read("data_quality_issues")
-
-    @cached_property
-    def unrecognised(self) -> pd.DataFrame:
-        """Values the reader did not recognise, counted per service and field (no text)."""
-        return self._read("data_quality_unrecognised")
-
-    @cached_property
-    def extract_files(self) -> pd.DataFrame:
-        """How each file of the extract was read: format, rows and header counts."""
-        frame = self._read("extract_files").astype({"service_code": str})
-        frame["service_code"] = frame["service_code"].replace("nan", "")
-        return frame
-
-    @property
-    def read_webtool_exports(self) -> bool:
-        """Whether any file of the extract was read as a webtool export."""
-        return bool((self.extract_files["format"] == WEBTOOL).any())
-
-    @cached_property
-    def case_mix(self) -> pd.DataFrame:
-        return self._read("case_mix").astype({"shown": str})
-
-    @cached_property
-    def signals(self) -> pd.DataFrame:
-        return self._read("run_chart_signals")
-
-    @cached_property
-    def funnel_summary(self) -> pd.DataFrame:
-        return self._read("funnel_summary")
-
-    @cached_property
-    def funnel_tables(self) -> dict[str, pd.DataFrame]:
-        """The funnel of each KPI3–KPI11, recomputed from the results (same as funnel_summary)."""
-        return benchmarks.funnels(self.results)
-
-    @cached_property
-    def time_to_event(self) -> pd.DataFrame:
-        return self._read("time_to_event")
-
-    @cached_property
-    def eighty_fifty_eighty(self) -> pd.DataFrame:
-        return self._read("eighty_fifty_eighty")
-
-    @cached_property
-    def eighty_fifty_eighty_summary(self) -> pd.DataFrame:
-        return self._read("eighty_fifty_eighty_summary")
-
-    @cached_property
-    def manifest(self) -> dict:
-        return json.loads(Outputs(self.params.output).manifest.read_text(encoding="utf-8"))
-
-    @cached_property
-    def services(self) -> pd.DataFrame:
-        """Service code, name, nation and in-scope records, in code order."""
-        rows = self.results[(self.results["level"] == "service") & (self.results["kpi_id"] == "KPI3")]
-        return rows[["code", "name", "nation"]].assign(records=rows["denominator"].astype(int)).reset_index(drop=True)
-
-    @property
-    def has_previous(self) -> bool:
-        """Whether this run was compared with an earlier year (``compare_with``)."""
-        return "previous_pct" in self.results.columns
-
-    @cached_property
-    def names(self) -> dict[str, str]:
-        """Display name of every unit: services by code, the nations and the national level."""
-        units = self.results.drop_duplicates("code")
-        return dict(zip(units["code"], units["name"]))
-
-    @property
-    def national_name(self) -> str:
-        """The national level's name, as ``kpi_results`` gives it: "England and Wales", or
-        "England, Wales and Northern Ireland" when the services file has a Northern Ireland service."""
-        return self.names[NATIONAL]
-
-    @cached_property
-    def nation_codes(self) -> tuple[str, ...]:
-        """The nation rows of ``kpi_results`` (``ENGLAND`` and ``WALES``, ``NORTHERN_IRELAND`` where
-        present), in the order of :data:`fls_report.kpis.NATION_CODES`."""
-        nations = self.results.loc[self.results["level"] == "nation", "code"]
-        return tuple(in_nation_order(dict.fromkeys(nations)))
-
-    @property
-    def level_codes(self) -> tuple[str, ...]:
-        """The national level, then each nation of the run: the rows reports show above the services."""
-        return (NATIONAL, *self.nation_codes)
-
-    @cached_property
-    def levels(self) -> pd.DataFrame:
-        """Code, name and nation (blank for the national level) of :attr:`level_codes`, in that order."""
-        rows = self.results.drop_duplicates("code").set_index("code").loc[list(self.level_codes)]
-        return pd.DataFrame({"code": list(self.level_codes), "name": rows["name"].to_list(),
-                             "nation": rows["nation"].fillna("").astype(str).to_list()})
-
-    def service(self, code: str) -> pd.Series:
-        found = self.services[self.services["code"] == code]
-        if found.empty:
-            raise KeyError(f"service code {code!r} is not in the services file")
-        return found.iloc[0]
-
-    @cached_property
-    def ranks(self) -> pd.DataFrame:
-        return rank_services(self.results)
-
-
-def load(params_path: str | Path) -> Run:
-    """Open a computed run from its parameters file."""
-    return Run(load_params(params_path))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,12 +175,15 @@ def benchmark_table(run: Run, highlight: str | None = None) -> Html:
     ]
     records = results[results["kpi_id"] == "KPI3"].set_index("code")["denominator"]
 
+    caution = caution_title(run)
+
     def row(code: str, name: str, nation: str, link: str | None) -> str:
         label = f'<a href="{esc(link)}">{esc(name)}</a>' if link else esc(name)
         cells = [f'<th scope="row" data-sort="{esc(name)}">{label}</th>', f"<td>{esc(nation)}</td>",
                  f'<td class="num" data-sort="{int(records[code])}">{fmt_count(records[code])}</td>']
         for k in KPI_NUMBERS:
-            cells.append(band_cell(wide.at[code, ("pct", k)], wide.at[code, ("rag", k)], bool(wide.at[code, ("low_numbers", k)])))
+            cells.append(band_cell(wide.at[code, ("pct", k)], wide.at[code, ("rag", k)], bool(wide.at[code, ("low_numbers", k)]),
+                                   caution_title=caution))
         css = ' class="highlight"' if code == highlight else ""
         return f"<tr{css}>{''.join(cells)}</tr>"
 
@@ -362,7 +192,7 @@ def benchmark_table(run: Run, highlight: str | None = None) -> Html:
                 for s in run.services.itertuples()]
     return Html(
         '<table class="compact sortable-table"><caption>Benchmark: every service and KPI (%). Select a '
-        "column heading to sort. † fewer than 10 in the denominator.</caption>"
+        f"column heading to sort. † {esc(low_numbers_note(run.params.kpi))}.</caption>"
         f"<thead><tr>{''.join(header)}</tr></thead>"
         f'<tbody class="pinned">{"".join(pinned)}</tbody><tbody class="sortable">{"".join(services)}</tbody></table>'
     )
@@ -456,48 +286,13 @@ def eighty_fifty_eighty_table(run: Run) -> Html:
     )
 
 
-def kpi_definition(params: Params, kpi_id: str, unit_names: Sequence[str] | None = None) -> str:
-    """What a KPI counts, in words: numerator and denominator.
-
-    KPI3–KPI11 come from their functions' docstrings (:data:`fls_report.kpis.RECORD_KPIS`), so the
-    words cannot drift from the code; KPI1 and KPI2 are computed from tables and are described
-    here with the run's parameters. ``unit_names`` are the names of the run's nation and national
-    rows, which KPI1's words name (:func:`level_names`); by default those of a run without a
-    Northern Ireland service.
-    """
-    kpi = params.kpi
-    unit_names = (*ALWAYS_WRITTEN_NATIONS, DEFAULT_NATIONAL_NAME) if unit_names is None else unit_names
-    if kpi_id == "KPI1":
-        return (f"Services with fewer than {kpi.completeness_max_fields} of the 17 key fields having more "
-                f"than {kpi.completeness_threshold_pct:g}% of values missing (blank, invalid or Not known), "
-                "each field counted over the records it applies to. A service's row: key fields not over "
-                f"the limit / key fields that apply. {and_list(unit_names)}: services meeting "
-                "the rule / services with records.")
-    if kpi_id == "KPI2":
-        return ("Records submitted as a percentage of the local expected caseload for the period "
-                "(the services file's expected caseload, or 5 × local hip fractures). May exceed 100%.")
-    doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
-    return " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
-
-
-def and_list(items) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
-def level_names(run: Run) -> tuple[str, ...]:
-    """The names of the run's nation rows, then of its national level (as ``kpi_results`` has them)."""
-    return (*(run.names[c] for c in run.nation_codes), run.national_name)
-
-
 def methods(run: Run) -> Html:
     """Definitions and the parameters used, printed from the code that computed them."""
     kpi = run.params.kpi
     items = []
     for kpi_id in KPI_NUMBERS:
-        text = kpi_definition(run.params, kpi_id, level_names(run))
-        items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id))}.</dd>")
+        text = kpi_definition(run.params, kpi_id, run.level_names)
+        items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id, kpi))}.</dd>")
     p = run.params
     parameters = [
         ("Audit period", f"{p.period_start} to {p.period_end} ({p.months_in_period} months)"),
@@ -554,7 +349,7 @@ def service_kpi_table(run: Run, code: str) -> Html:
         counts = f"{fmt_count(r['numerator'])} / {fmt_count(r['denominator'])}"
         rows.append(
             f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}</th><td class="num">{counts}</td>'
-            + band_cell(r["pct"], r["rag"], bool(r["low_numbers"]))
+            + band_cell(r["pct"], r["rag"], bool(r["low_numbers"]), caution_title=caution_title(run))
             + (change_cell(r["change_pct_points"]) if run.has_previous else "")
             + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td><td class=\"num\">{rank}</td>"
             + band_cell(nation.loc[kpi_id, "pct"], nation.loc[kpi_id, "rag"])
@@ -570,7 +365,7 @@ def service_kpi_table(run: Run, code: str) -> Html:
         + f"<table><caption>{esc(service['name'])}: key performance indicators against its nation "
         f"({esc(service['nation'])}) and {esc(run.national_name)}. KPI1 for the service is key fields complete / key fields that apply; "
         "for the nations, services meeting the rule. Rank 1 is the highest percentage among services "
-        "with patients eligible (ties share a rank). † fewer than 10 in the denominator.</caption>"
+        f"with patients eligible (ties share a rank). † {esc(low_numbers_note(run.params.kpi))}.</caption>"
         '<thead><tr><th>KPI</th><th class="num">Numerator / denominator</th><th class="num">Service %</th>'
         + ('<th class="num">Change since the earlier year (points)</th>' if run.has_previous else "")
         + f'<th>95% interval</th><th class="num">Rank</th><th class="num">{esc(service["nation"])} %</th>'
@@ -667,7 +462,7 @@ def accounting_table(run: Run) -> Html:
         "Codes not in the services file are rejected as unknown service.</caption><thead><tr>"
         + "".join(f'<th scope="col"{" class=num" if i > 1 else ""}><button type="button">{h}</button></th>'
                   for i, h in enumerate(["Code", "Service", "Read", "Rejected", "Excluded", "Included"]))
-        + f'</tr></thead><tbody class="pinned"><tr><th scope="row">All</th><td></td>'
+        + '</tr></thead><tbody class="pinned"><tr><th scope="row">All</th><td></td>'
         + "".join(f'<td class="num">{fmt_count(total[s])}</td>' for s in ("read", "rejected", "excluded", "included"))
         + f'</tr></tbody><tbody class="sortable">{rows}</tbody></table>'
     )
@@ -788,46 +583,29 @@ def row_rules() -> Html:
 # ---------------------------------------------------------------------------------------------
 # Benchmarking: funnels, outliers, run charts, p-charts (statistics.md §2–§4)
 
-STATUS_WORDS = {
-    "alarm low": "Alarm, low: below the 99.8% limit",
-    "alert low": "Alert, low: below the 95% limit",
-    "in control": "Within the limits",
-    "alert high": "Alert, high: above the 95% limit",
-    "alarm high": "Alarm, high: above the 99.8% limit",
-    "": "Not on the funnel (no eligible patients)",
-}
-
-
-def status_words(status) -> str:
-    """An HQIP funnel status in words."""
-    return STATUS_WORDS.get("" if status is None or pd.isna(status) else str(status), str(status))
-
-
 def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
-    table = run.funnel_tables[kpi_id]
-    return charts.funnel(table, benchmarks.funnel_curve(table), kpi_id, names=run.names, highlight=highlight)
+    return charts.funnel(run.funnel_tables[kpi_id], run.funnel_curves[kpi_id], kpi_id, names=run.names,
+                         highlight=highlight)
 
 
 def funnels(run: Run) -> Html:
     """A funnel plot for each of KPI3–KPI11 (national report)."""
-    return Html("".join(_funnel_chart(run, k, None).to_html() for k in benchmarks.FUNNEL_KPIS))
+    return Html("".join(_funnel_chart(run, k, None).to_html() for k in FUNNEL_KPIS))
 
 
 def service_funnels(run: Run, code: str) -> charts.Chart:
     """The nine funnels as small multiples, the service ringed on each (service report)."""
-    curves = {k: benchmarks.funnel_curve(t) for k, t in run.funnel_tables.items()}
-    return charts.funnel_grid(run.funnel_tables, curves, names=run.names, highlight=code)
+    return charts.funnel_grid(run.funnel_tables, run.funnel_curves, names=run.names, highlight=code)
 
 
 def funnel_summary_table(run: Run) -> Html:
     """Per KPI: the target, over-dispersion, the limits used and how many services in each status."""
     rows = []
     for r in run.funnel_summary.itertuples():
-        adjusted = r.limits != stats.LIMITS_EXACT
         rows.append(
             f'<tr><th scope="row">{r.kpi_id} {esc(r.kpi_name)}</th><td class="num">{fmt_pct(r.target_pct)}</td>'
             f'<td class="num">{r.phi:.2f}</td><td class="num">{r.tau2:.4f}</td>'
-            f"<td>{'widened for over-dispersion' if adjusted else 'exact binomial'}</td>"
+            f"<td>{limits_words(r.adjusted)}</td>"
             + "".join(f'<td class="num">{getattr(r, c)}</td>' for c in ("alarm_low", "alert_low", "in_control", "alert_high", "alarm_high"))
             + f'<td class="num">{r.services_left_off}</td></tr>'
         )
@@ -843,7 +621,7 @@ def funnel_summary_table(run: Run) -> Html:
 
 def outlier_table(run: Run) -> Html:
     """Every service flagged alert or alarm, KPI by KPI."""
-    flagged = benchmarks.outliers(run.results)
+    flagged = run.outliers
     if flagged.empty:
         return Html("<p>No service is outside the 95% limits on any KPI.</p>")
     rows = "".join(
@@ -879,7 +657,7 @@ def funnel_methods(run: Run) -> Html:
         "(Anhøj) find non-random change: a run of points on one side of the median longer than expected "
         "for the number of points (a sustained shift), or fewer crossings of the median than expected. "
         "Months with no eligible patients are left out, points on the median are not counted, and a "
-        "series with fewer than 10 useful months claims no signal. <strong>p-charts</strong> show the "
+        f"series with fewer than {MIN_USEFUL_POINTS} useful months claims no signal. <strong>p-charts</strong> show the "
         "monthly percentage against 3-sigma control limits around the year's overall rate, where the "
         "monthly numbers are large enough.</p>"
         "<p><small>References: Healthcare Quality Improvement Partnership, <em>Detection and management of "
@@ -891,7 +669,7 @@ def funnel_methods(run: Run) -> Html:
 
 def _explanations(run: Run, code: str) -> dict[str, str]:
     rows = run.signals[run.signals["code"] == code]
-    return {r["kpi_id"]: benchmarks.signal_explanation(r) for _, r in rows.iterrows()}
+    return {r["kpi_id"]: signal_explanation(r) for _, r in rows.iterrows()}
 
 
 def run_charts(run: Run, code: str = NATIONAL) -> charts.Chart:
@@ -923,7 +701,7 @@ def service_funnel_statuses(run: Run, code: str) -> Html:
     rows = "".join(
         f'<tr><th scope="row">{k} {esc(KPI_NAMES[k])}</th><td class="num">{fmt_pct(own.at[k, "pct"])}</td>'
         f"<td>{esc(status_words(own.at[k, 'funnel_status']))}</td></tr>"
-        for k in benchmarks.FUNNEL_KPIS
+        for k in FUNNEL_KPIS
     )
     return Html(
         "<table><caption>Where the service sits on each funnel (HQIP alert: outside 95%; alarm: outside "
@@ -935,18 +713,14 @@ def service_funnel_statuses(run: Run, code: str) -> Html:
 def service_p_charts(run: Run, code: str) -> Html:
     """p-charts for the KPIs whose monthly denominators allow one; says which were left out."""
     shown, left = {}, []
-    for kpi_id in TREND_KPIS:
-        if kpi_id == "KPI2":
-            continue  # KPI2's denominator is an estimate, not patients: no p-chart
-        chart = benchmarks.p_chart(run.monthly, code, kpi_id)
+    for kpi_id in FUNNEL_KPIS:  # KPI2's denominator is an estimate, not patients: no p-chart
+        chart = run.p_chart(code, kpi_id)
         if chart is None:
             left.append(kpi_id)
         else:
             shown[kpi_id] = chart
     note = ""
     if left:
-        note = (f"<p><small>No p-chart for {', '.join(left)}: fewer than {benchmarks.P_CHART_MIN_MONTHS} months "
-                f"with eligible patients, or under {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} a month on average."
-                "</small></p>")
+        note = f"<p><small>{esc(p_chart_left_out(left))}</small></p>"
     figure = charts.p_chart_grid(shown, name=run.names.get(code)).to_html() if shown else ""
     return Html(figure + note)

@@ -12,7 +12,8 @@ Conventions
 * Every slide has a title placeholder with a real title; every picture carries the chart's alt
   text (``descr``) and its caption in the speaker notes; KPI tables are native PowerPoint tables,
   coloured by band with the band also written as text.
-* Percentages are shown to one decimal place, halves rounded up (:func:`report.fmt_pct`).
+* Numbers and words come from :mod:`fls_report.vocabulary`: percentages to one decimal place,
+  halves rounded up; the words for bands and funnel statuses the pages use.
 * Writing is deterministic: core properties come from the run's ``built_at`` and the zip
   entries get fixed timestamps, so the same run gives the same bytes.
 """
@@ -24,8 +25,6 @@ import hashlib
 import io
 import math
 import zipfile
-from collections import OrderedDict
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -44,11 +43,14 @@ from pptx.oxml.ns import qn
 from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Emu, Inches, Pt
 
-from fls_report import benchmarks, charts
+from fls_report import charts
 from fls_report.io import safe_name, write_bytes_atomic
-from fls_report.kpis import KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
-from fls_report.report import KPI_NUMBERS, TREND_KPIS, Run, fmt_count, fmt_pct
-from fls_report.stats import LIMITS_ADJUSTED, MIN_USEFUL_POINTS
+from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, KPI_NAMES, NATIONAL, RECORD_KPIS
+from fls_report.report import KPI_NUMBERS, TREND_KPIS
+from fls_report.run import Run
+from fls_report.vocabulary import (BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
+                                   completeness_rule, fmt_count, fmt_pct, limits_words, low_numbers_note, pct_words,
+                                   signal_explanation, status_meaning, status_words)
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -81,7 +83,6 @@ BAND_FILLS: dict[str, RGBColor] = {
     "red": RGBColor(0xF4, 0xCC, 0xCC),
     "none": RGBColor(0xE7, 0xE7, 0xE7),
 }
-BAND_WORDS: dict[str, str] = {"green": "green", "amber": "amber", "red": "red", "none": "no data"}
 
 #: Charts are rendered at this resolution so they stay sharp when projected.
 PNG_DPI = 200
@@ -100,98 +101,10 @@ RUN_CHART_GROUPS: tuple[tuple[str, ...], ...] = (tuple(TREND_KPIS[:6]), tuple(TR
 MAX_FIELDS_NAMED = 6
 #: Service names are shortened to this many characters where space is tight (source line, status box).
 SHORT_NAME_CHARS = 60
-#: The 80/50/80 goals (kpis.md): KPI id and the percentage to reach.
-GOALS: tuple[tuple[str, int], ...] = (("KPI2", 80), ("KPI7", 50), ("KPI11", 80))
 #: The national pack is ``national.pptx`` beside the service packs.
 NATIONAL_FILE_STEM = "national"
 #: How many of KPI3–KPI11 the closing slide names as starting points.
 WEAKEST = 3
-
-#: Each funnel status: its heading, and what it means as a template of the run's national name
-#: (``{national}``, :attr:`fls_report.report.Run.national_name`; see :func:`status_meaning`).
-STATUS_WORDS: dict[str, tuple[str, str]] = {
-    "alarm low": ("Alarm, low: below the 99.8% limit",
-                  "Much lower than {national}: very unlikely to be chance alone."),
-    "alert low": ("Alert, low: below the 95% limit",
-                  "Lower than {national} by more than chance would usually explain."),
-    "in control": ("In control: within the 95% limits",
-                   "No different from {national} beyond what chance would explain."),
-    "alert high": ("Alert, high: above the 95% limit",
-                   "Higher than {national} by more than chance would usually explain."),
-    "alarm high": ("Alarm, high: above the 99.8% limit",
-                   "Much higher than {national}: very unlikely to be chance alone."),
-}
-EIGHTY_FIFTY_EIGHTY_WORDS: dict[str, str] = {
-    "meets": "meets all three goals",
-    "does not meet": "does not meet all three goals",
-    "not assessable": "not assessable (one of the three has no patients eligible or no caseload estimate)",
-}
-
-
-# ---------------------------------------------------------------------------------------------
-# What every pack of a run shares (computed once for a batch)
-
-
-@dataclass(frozen=True)
-class Shared:
-    """Tables derived once per run and shared by every pack: funnels, their curves, run-chart
-    signals and ranks. Build with :func:`shared`."""
-
-    funnel_tables: dict
-    curves: dict
-    signals: pd.DataFrame
-    ranks: pd.DataFrame
-
-
-#: The shared tables of the runs seen last, by :func:`_tables_key`, most recently used last. A
-#: build writes many packs of one run in one worker process, each from a freshly loaded run.
-_SHARED: "OrderedDict[str, Shared]" = OrderedDict()
-SHARED_KEPT = 4
-
-
-def _tables_key(*frames: pd.DataFrame) -> str:
-    """A key for tables by their content: columns, dtypes, index and values."""
-    digest = hashlib.sha256()
-    for frame in frames:
-        digest.update(repr((list(frame.columns), frame.dtypes.astype(str).tolist(), len(frame))).encode())
-        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-        digest.update(b"|")
-    return digest.hexdigest()
-
-
-def _copy(context: Shared) -> Shared:
-    """A copy of the shared tables, so that no pack can change what the next one is given."""
-    return Shared(
-        funnel_tables={k: t.copy() for k, t in context.funnel_tables.items()},
-        curves={k: (None if c is None else c.copy()) for k, c in context.curves.items()},
-        signals=context.signals.copy(),
-        ranks=context.ranks.copy(),
-    )
-
-
-def shared(run: Run) -> Shared:
-    """The funnels (:func:`benchmarks.funnels`), their limit curves, the run-chart signals and
-    the service ranks of a run.
-
-    They depend only on the run's ``kpi_results`` and ``monthly_kpis``, so they are computed
-    once per content of those two tables and kept (:data:`SHARED_KEPT` runs): another run, or
-    the same run after its tables change, is keyed differently. Each call returns a copy.
-    """
-    key = _tables_key(run.results, run.monthly)
-    found = _SHARED.get(key)
-    if found is None:
-        tables = benchmarks.funnels(run.results)
-        found = Shared(
-            funnel_tables=tables,
-            curves={k: benchmarks.funnel_curve(t) for k, t in tables.items()},
-            signals=benchmarks.run_chart_signals(run.monthly),
-            ranks=run.ranks,
-        )
-        _SHARED[key] = found
-        while len(_SHARED) > SHARED_KEPT:
-            _SHARED.popitem(last=False)
-    _SHARED.move_to_end(key)
-    return _copy(found)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,20 +143,10 @@ def _third_nation(run: Run) -> bool:
     return len(run.nation_codes) > 2
 
 
-def status_meaning(status: str, national: str) -> str:
-    """What a funnel status means, against the national level named ``national``, e.g. "Much
-    lower than England and Wales: very unlikely to be chance alone."."""
-    return STATUS_WORDS[status][1].format(national=national)
-
-
 def _short(name: str, limit: int = SHORT_NAME_CHARS) -> str:
     """A name cut to ``limit`` characters with an ellipsis, for places with little room."""
     name = str(name)
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
-
-
-def _pct_words(pct) -> str:
-    return "no data" if pct is None or pd.isna(pct) else fmt_pct(pct, "%")
 
 
 def _blank(value) -> bool:
@@ -586,40 +489,37 @@ def _service_kpi_slide(prs, run: Run, code: str, source: str, ranks: pd.DataFram
            name="KPI table")
     kpi = run.params.kpi
     _text_box(slide, MARGIN, Inches(6.38), SLIDE_WIDTH - 2 * MARGIN, Inches(0.6), [
-        {"text": f"† fewer than {kpi.low_numbers_below} in the denominator: interpret with care. KPI1: key fields "
-                 f"complete / key fields that apply (green when fewer than {kpi.completeness_max_fields} fields have "
-                 f"over {kpi.completeness_threshold_pct:g}% missing); for {national_name}, % of services meeting "
-                 "that rule. Rank 1 is the highest among services with patients eligible.",
+        {"text": f"† {low_numbers_note(kpi)}. KPI1: key fields complete / key fields that apply (green when "
+                 f"{completeness_rule(kpi)}); for {national_name}, % of services meeting that rule. Rank 1 is the "
+                 "highest among services with patients eligible.",
          "size": SMALL_PT, "colour": MUTED}], name="Table notes")
 
 
-def _funnel_chart(run: Run, kpi_id: str, highlight: str | None, context: Shared) -> charts.Chart:
-    draw = getattr(charts, "funnel", None)
-    if draw is None:  # the funnel chart is not in this version of charts: the caterpillar instead
-        return charts.caterpillar(run.results, kpi_id, highlight=highlight)
-    return draw(context.funnel_tables[kpi_id], context.curves[kpi_id], kpi_id, names=run.names, highlight=highlight)
+def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
+    return charts.funnel(run.funnel_tables[kpi_id], run.funnel_curves[kpi_id], kpi_id, names=run.names,
+                         highlight=highlight)
 
 
-def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str, context: Shared) -> None:
+def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str) -> None:
     service = run.service(code)
     r = _unit_rows(run, code).loc[kpi_id]
     national = _unit_rows(run, NATIONAL).loc[kpi_id]
     slide = _content_slide(prs, f"{KPI_NAMES[kpi_id]} ({kpi_id}): position among services", source)
-    chart = _funnel_chart(run, kpi_id, code, context)
+    chart = _funnel_chart(run, kpi_id, code)
     picture = _picture(slide, chart, MARGIN, CONTENT_TOP, FUNNEL_WIDTH, CONTENT_HEIGHT)
     status = "" if _blank(r.get("funnel_status")) else str(r["funnel_status"])
     left = picture.left + picture.width + Inches(0.3)
-    if status in STATUS_WORDS:
-        heading, meaning = STATUS_WORDS[status][0], status_meaning(status, run.national_name)
+    if status:
+        heading, meaning = status_words(status), status_meaning(status, run.national_name)
         where = (f"{_short(service['name'])}: {fmt_pct(r['pct'], '%')} of {fmt_count(r['denominator'])} "
                  "patients eligible"
-                 + (f" (rank {_rank_words(context.ranks, code, kpi_id)})" if kpi_id in RECORD_KPIS else ""))
+                 + (f" (rank {_rank_words(run.ranks, code, kpi_id)})" if kpi_id in RECORD_KPIS else ""))
         paragraphs = [{"text": heading, "bold": True, "size": 20, "colour": ACCENT}, meaning, where]
     else:
-        paragraphs = [{"text": "Not on the funnel", "bold": True, "size": 20, "colour": ACCENT},
+        paragraphs = [{"text": status_words(status), "bold": True, "size": 20, "colour": ACCENT},
                       f"{_short(service['name'])} has no patients eligible for {kpi_id}."]
     paragraphs += [
-        f"{run.national_name}: {_pct_words(national['pct'])}.",
+        f"{run.national_name}: {pct_words(national['pct'])}.",
         {"text": "Each point is a service. The funnel's dashed lines are the 95% limits (alert) and its dotted "
                  "lines the 99.8% limits (alarm), HQIP's outlier rules; they narrow as the number of patients "
                  "grows.", "size": 15, "colour": MUTED, "space_before": 12},
@@ -636,7 +536,7 @@ def _signal_paragraphs(signals: pd.DataFrame, code: str, kpi_ids: Iterable[str])
             continue
         row = rows.loc[kpi_id]
         if bool(row["signal"]):
-            flagged.append({"text": f"{_kpi_label(kpi_id)}: {benchmarks.signal_explanation(row)}.",
+            flagged.append({"text": f"{_kpi_label(kpi_id)}: {signal_explanation(row)}.",
                             "bullet": True, "size": 16})
         elif int(row["useful_points"]) < MIN_USEFUL_POINTS:
             short.append(f"{kpi_id} ({int(row['useful_points'])})")
@@ -658,25 +558,21 @@ def _signal_paragraphs(signals: pd.DataFrame, code: str, kpi_ids: Iterable[str])
     return out
 
 
-def _run_chart(run: Run, code: str, kpi_ids: Sequence[str], context: Shared, name: str | None) -> charts.Chart:
-    draw = getattr(charts, "run_charts", None)
-    own = context.signals[context.signals["code"] == code].set_index("kpi_id")
-    if draw is None:  # not in this version of charts: the monthly lines instead
-        nation = NATION_CODES.get(run.service(code)["nation"]) if code not in run.level_codes else None
-        return charts.monthly_lines(run.monthly, list(kpi_ids), code=code, nation_code=nation, names=run.names)
-    explanations = {k: benchmarks.signal_explanation(own.loc[k]) for k in kpi_ids if k in own.index}
-    return draw(run.monthly, context.signals, code, list(kpi_ids), explanations, name=name)
+def _run_chart(run: Run, code: str, kpi_ids: Sequence[str], name: str | None) -> charts.Chart:
+    own = run.signals[run.signals["code"] == code].set_index("kpi_id")
+    explanations = {k: signal_explanation(own.loc[k]) for k in kpi_ids if k in own.index}
+    return charts.run_charts(run.monthly, run.signals, code, list(kpi_ids), explanations, name=name)
 
 
-def _service_run_chart_slides(prs, run: Run, code: str, source: str, context: Shared) -> None:
+def _service_run_chart_slides(prs, run: Run, code: str, source: str) -> None:
     name = run.service(code)["name"]
     for i, group in enumerate(RUN_CHART_GROUPS, start=1):
         slide = _content_slide(prs, f"Month by month: run charts ({i} of {len(RUN_CHART_GROUPS)})", source)
-        picture = _picture(slide, _run_chart(run, code, group, context, name), MARGIN, CONTENT_TOP,
+        picture = _picture(slide, _run_chart(run, code, group, name), MARGIN, CONTENT_TOP,
                            Inches(8.0), CONTENT_HEIGHT)
         left = picture.left + picture.width + Inches(0.3)
         _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT,
-                  _signal_paragraphs(context.signals, code, group), name="Signals")
+                  _signal_paragraphs(run.signals, code, group), name="Signals")
 
 
 def _service_completeness_slide(prs, run: Run, code: str, source: str) -> None:
@@ -689,15 +585,14 @@ def _service_completeness_slide(prs, run: Run, code: str, source: str) -> None:
     picture = _picture(slide, chart, MARGIN, CONTENT_TOP, Inches(7.9), CONTENT_HEIGHT)
     applicable, complete = int(r["denominator"]), int(r["numerator"])
     over = applicable - complete
-    fields = run.fields[run.fields["code"] == code]
-    over_names = [_field_words(f) for f, a, m in zip(fields["field"], fields["applicable"], fields["missing"])
-                  if a > 0 and 100 * m > kpi.completeness_threshold_pct * a]
+    fields = run.fields[(run.fields["code"] == code) & run.fields["over"]]
+    over_names = [_field_words(f) for f in fields["field"]]
     meets = r["rag"] == "green"
     paragraphs: list[Para] = [
         {"text": "Meets the audit's completeness rule" if meets else "Does not meet the audit's completeness rule",
          "bold": True, "size": 20, "colour": ACCENT},
         f"{over} of the {applicable} key fields that apply have more than {kpi.completeness_threshold_pct:g}% of "
-        f"values missing; the rule is fewer than {kpi.completeness_max_fields}.",
+        f"values missing; the rule: {completeness_rule(kpi)}.",
     ]
     if over_names:
         shown = over_names[:MAX_FIELDS_NAMED]
@@ -705,7 +600,7 @@ def _service_completeness_slide(prs, run: Run, code: str, source: str) -> None:
         more = f", and {extra} more (hatched in the chart)" if extra else ""
         paragraphs.append(f"Over {kpi.completeness_threshold_pct:g}% missing: {', '.join(shown)}{more}.")
     paragraphs.append(f"{run.national_name}: {fmt_count(national['numerator'])} of {fmt_count(national['denominator'])} "
-                      f"services ({_pct_words(national['pct'])}) meet the rule.")
+                      f"services ({pct_words(national['pct'])}) meet the rule.")
     left = picture.left + picture.width + Inches(0.3)
     _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="KPI1 in words")
 
@@ -723,15 +618,16 @@ def _goal_paragraphs(run: Run, code: str) -> list[Para]:
     own = _unit_rows(run, code)
     out: list[Para] = [{"text": f"80/50/80: {EIGHTY_FIFTY_EIGHTY_WORDS.get(status, status)}", "bold": True,
                         "size": 22, "colour": ACCENT}]
-    for kpi_id, goal in GOALS:
+    for kpi_id, goal in EIGHTY_FIFTY_EIGHTY.items():
         r = own.loc[kpi_id]
-        if _blank(r["denominator"]) or r["denominator"] == 0:
+        met = found[f"{kpi_id.lower()}_met"].iloc[0] if len(found) else None
+        if _blank(met):
             no_caseload = kpi_id == "KPI2" and _blank(r["denominator"])
             verdict = "no caseload estimate" if no_caseload else "no patients eligible"
         else:
-            verdict = "goal met" if 100 * r["numerator"] >= goal * r["denominator"] else "goal not met"
+            verdict = "goal met" if bool(met) else "goal not met"
         caution = " †" if bool(r["low_numbers"]) else ""
-        out.append({"text": f"{KPI_NAMES[kpi_id]} ({kpi_id}): {_pct_words(r['pct'])}{caution}, goal {goal}% "
+        out.append({"text": f"{KPI_NAMES[kpi_id]} ({kpi_id}): {pct_words(r['pct'])}{caution}, goal {goal}% "
                             f"— {verdict}", "bullet": True})
     return out
 
@@ -793,11 +689,11 @@ def _closing_slide(prs, run: Run, code: str, source: str) -> None:
               size=20, name="Summary")
     if caution:
         _text_box(slide, MARGIN, Inches(6.45), SLIDE_WIDTH - 2 * MARGIN, Inches(0.45), [
-            {"text": f"† fewer than {run.params.kpi.low_numbers_below} in the denominator: interpret with care.",
+            {"text": f"† {low_numbers_note(run.params.kpi)}.",
              "size": SMALL_PT, "colour": MUTED}], name="Notes")
 
 
-def service_pack(run: Run, code: str, *, context: Shared | None = None) -> Presentation:
+def service_pack(run: Run, code: str) -> Presentation:
     """One service's slide pack, for its trust board and commissioners.
 
     Slides: title; KPIs against the national level (native table, coloured by band with the band
@@ -812,11 +708,8 @@ def service_pack(run: Run, code: str, *, context: Shared | None = None) -> Prese
         A computed run (:func:`fls_report.report.load`).
     code : str
         A service code from the services file (``KeyError`` otherwise).
-    context : Shared, optional
-        The run's shared tables (:func:`shared`), to build many packs without recomputing them.
     """
     service = run.service(code)
-    context = context or shared(run)
     p = run.params
     name = str(service["name"])
     prs = _new_presentation(run, f"{name}: {p.title}", f"FLS-DB audit results for {name} ({code})")
@@ -838,10 +731,10 @@ def service_pack(run: Run, code: str, *, context: Shared | None = None) -> Prese
                      "shows any rows from this service that were rejected or out of scope.", "size": 22},
         ], name="Notice")
     else:
-        _service_kpi_slide(prs, run, code, source, context.ranks)
+        _service_kpi_slide(prs, run, code, source, run.ranks)
         for kpi_id in FUNNEL_KPIS:
-            _service_funnel_slide(prs, run, code, kpi_id, source, context)
-        _service_run_chart_slides(prs, run, code, source, context)
+            _service_funnel_slide(prs, run, code, kpi_id, source)
+        _service_run_chart_slides(prs, run, code, source)
         _service_completeness_slide(prs, run, code, source)
     _closing_slide(prs, run, code, source)
     return prs
@@ -887,25 +780,25 @@ def _national_kpi_slide(prs, run: Run, source: str) -> None:
          "size": SMALL_PT, "colour": MUTED}], name="Table notes")
 
 
-def _national_funnel_slide(prs, run: Run, kpi_id: str, source: str, context: Shared) -> None:
-    table = context.funnel_tables[kpi_id]
+def _national_funnel_slide(prs, run: Run, kpi_id: str, source: str) -> None:
+    summary = run.funnel_summary.set_index("kpi_id").loc[kpi_id]
     national = _unit_rows(run, NATIONAL).loc[kpi_id]
     slide = _content_slide(prs, f"{KPI_NAMES[kpi_id]} ({kpi_id}): services compared", source)
-    picture = _picture(slide, _funnel_chart(run, kpi_id, None, context), MARGIN, CONTENT_TOP,
+    picture = _picture(slide, _funnel_chart(run, kpi_id, None), MARGIN, CONTENT_TOP,
                        FUNNEL_WIDTH, CONTENT_HEIGHT)
-    counts = table["status"].value_counts()
     paragraphs: list[Para] = [
-        {"text": f"{run.national_name}: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
+        {"text": f"{run.national_name}: {pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
         f"{fmt_count(national['numerator'])} of {fmt_count(national['denominator'])} patients.",
     ]
-    for status, (heading, _) in STATUS_WORDS.items():
-        paragraphs.append({"text": f"{heading}: {int(counts.get(status, 0))}", "bullet": True, "size": 16})
-    if int(counts.get("none", 0)):
-        paragraphs.append({"text": f"No patients eligible (not shown): {int(counts.get('none', 0))}",
+    for status in FUNNEL_STATUSES:
+        if status:
+            count = int(summary[status.replace(" ", "_")])
+            paragraphs.append({"text": f"{status_words(status)}: {count}", "bullet": True, "size": 16})
+    if int(summary["services_left_off"]):
+        paragraphs.append({"text": f"No patients eligible (not shown): {int(summary['services_left_off'])}",
                            "bullet": True, "size": 16})
-    paragraphs.append({"text": "Limits are HQIP's: 95% (alert) and 99.8% (alarm)"
-                               + (", adjusted for over-dispersion." if table.attrs.get("limits") == LIMITS_ADJUSTED
-                                  else "."), "size": 15, "colour": MUTED, "space_before": 12})
+    paragraphs.append({"text": f"Limits are HQIP's: 95% (alert) and 99.8% (alarm), {limits_words(summary['adjusted'])}.",
+                       "size": 15, "colour": MUTED, "space_before": 12})
     left = picture.left + picture.width + Inches(0.3)
     _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="Statuses")
 
@@ -917,7 +810,7 @@ def _national_identification_slide(prs, run: Run, source: str) -> None:
     kpi2 = run.results[(run.results["level"] == "service") & (run.results["kpi_id"] == "KPI2")]
     estimated = kpi2[kpi2["denominator"].notna()]
     paragraphs: list[Para] = [
-        {"text": f"{run.national_name}: {_pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
+        {"text": f"{run.national_name}: {pct_words(national['pct'])}", "bold": True, "size": 20, "colour": ACCENT},
         f"{fmt_count(national['numerator'])} records against an expected caseload of "
         f"{fmt_count(national['denominator'])}.",
         f"{int((estimated['rag'] == 'green').sum())} of {len(estimated)} services with a caseload estimate "
@@ -978,11 +871,10 @@ def _national_closing_slide(prs, run: Run, source: str) -> None:
               size=20, name="Summary")
 
 
-def national_pack(run: Run, *, context: Shared | None = None) -> Presentation:
+def national_pack(run: Run) -> Presentation:
     """The national slide pack: title, headline KPI table (the national level and a column per
     nation of the run: England, Wales and Northern Ireland where present), funnels of
     :data:`NATIONAL_FUNNEL_KPIS`, identification, 80/50/80 and a closing slide."""
-    context = context or shared(run)
     p = run.params
     national_name = run.national_name
     prs = _new_presentation(run, p.title, f"FLS-DB audit results for {national_name}")
@@ -996,7 +888,7 @@ def national_pack(run: Run, *, context: Shared | None = None) -> Presentation:
     ])
     _national_kpi_slide(prs, run, source)
     for kpi_id in NATIONAL_FUNNEL_KPIS:
-        _national_funnel_slide(prs, run, kpi_id, source, context)
+        _national_funnel_slide(prs, run, kpi_id, source)
     _national_identification_slide(prs, run, source)
     _national_goals_slide(prs, run, source)
     _national_closing_slide(prs, run, source)
@@ -1058,9 +950,7 @@ def write_packs(run: Run, folder: str | Path, codes: Sequence[str] | None = None
     """Write ``folder/<safe code>.pptx`` for each service (all, or ``codes``) and
     ``folder/national.pptx``; returns the paths written, services first."""
     folder = Path(folder)
-    context = shared(run)
     codes = list(run.services["code"]) if codes is None else list(codes)
-    written = [write_pack(service_pack(run, code, context=context), folder / pack_file_name(code))
-               for code in codes]
-    written.append(write_pack(national_pack(run, context=context), folder / f"{NATIONAL_FILE_STEM}.pptx"))
+    written = [write_pack(service_pack(run, code), folder / pack_file_name(code)) for code in codes]
+    written.append(write_pack(national_pack(run), folder / f"{NATIONAL_FILE_STEM}.pptx"))
     return written

@@ -22,6 +22,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -460,6 +462,66 @@ def runs_analysis(values, centre=None) -> dict:
         "signal": bool(signal),
         "longest_run_side": "above" if side[longest_start] > 0 else "below",
     }
+
+
+def weighted_quantiles(values, counts, probabilities) -> list[float]:
+    """Quantiles of ``values`` each repeated ``counts`` times, without expanding them.
+
+    Hyndman & Fan's definition 7 (linear interpolation between order statistics, the default of
+    ``numpy.percentile``): with ``n`` values sorted as ``x[0] … x[n-1]`` and ``h = (n − 1) p``, the
+    quantile is ``x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋])``. NaN for every probability when the
+    counts sum to 0.
+
+    References
+    ----------
+    Hyndman RJ, Fan Y. Sample quantiles in statistical packages. *Am Stat* 1996;50:361-365.
+    """
+    order = np.argsort(np.asarray(values), kind="stable")
+    values = np.asarray(values, dtype=float)[order]
+    counts = np.asarray(counts, dtype=np.int64)[order]
+    cumulative = np.cumsum(counts)
+    n = int(cumulative[-1]) if len(cumulative) else 0
+    if n == 0:
+        return [float("nan")] * len(probabilities)
+
+    def value(k: int) -> float:
+        return float(values[np.searchsorted(cumulative, k, side="right")])
+
+    out = []
+    for p in probabilities:
+        h = (n - 1) * p
+        low = math.floor(h)
+        high = min(low + 1, n - 1)
+        out.append(value(low) + (h - low) * (value(high) - value(low)))
+    return out
+
+
+def run_positions(values, centre: float, length: int, side: str) -> list[int]:
+    """Positions (in ``values``) of the first run of ``length`` points on ``side`` (``"above"`` or
+    ``"below"``) of ``centre``: the run :func:`runs_analysis` reports as the longest, so that a
+    chart can mark it.
+
+    Blank points (NaN) and points on the centre line are skipped: they neither extend nor break a
+    run. When no run has exactly ``length`` points on that side, the longest run on that side.
+    """
+    wanted = 1 if side == "above" else -1
+    runs, current, current_side = [], [], 0
+    for i, value in enumerate(np.asarray(values, dtype=float)):
+        if np.isnan(value) or math.isclose(value, centre, rel_tol=0, abs_tol=1e-9):
+            continue
+        value_side = 1 if value > centre else -1
+        if value_side != current_side and current:
+            runs.append((current_side, current))
+            current = []
+        current_side = value_side
+        current.append(i)
+    if current:
+        runs.append((current_side, current))
+    matching = [run for s, run in runs if s == wanted and len(run) == length]
+    if matching:
+        return matching[0]
+    on_side = [run for s, run in runs if s == wanted]
+    return max(on_side, key=len) if on_side else []
 
 
 # -- §4 p-charts ---------------------------------------------------------------------------------

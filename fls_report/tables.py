@@ -13,7 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from fls_report.io import write_text_atomic
-from fls_report.benchmarks import FUNNEL_KPIS, SIGNAL_COLUMNS, STATUSES, SUMMARY_COLUMNS
+from fls_report.benchmarks import FUNNEL_KPIS, SIGNAL_COLUMNS, STATUSES, SUMMARY_COUNT_COLUMNS
 from fls_report.kpis import KPI_IDS, MONTHLY_COLUMNS, RESULT_COLUMNS
 
 _RAG = ["green", "amber", "red", "none"]
@@ -36,6 +36,8 @@ KPI_RESULTS = pa.DataFrameSchema(
         "rag": pa.Column(str, pa.Check.isin(_RAG)),
         "low_numbers": pa.Column(bool),
         "funnel_status": pa.Column(str, pa.Check.isin(["", *STATUSES])),
+        "rank": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+        "ranked": pa.Column("Int64", pa.Check.ge(1), nullable=True),
         "previous_pct": pa.Column(float, pa.Check.ge(0), nullable=True, required=False),
         "change_pct_points": pa.Column(float, nullable=True, required=False),
     },
@@ -49,6 +51,7 @@ KPI_RESULTS = pa.DataFrameSchema(
             lambda df: (df["funnel_status"] == "") | ((df["level"] == "service") & df["kpi_id"].isin(FUNNEL_KPIS)),
             name="funnel status only on service rows of KPI3-KPI11",
         ),
+        pa.Check(lambda df: df["rank"].isna() | (df["rank"] <= df["ranked"]), name="rank within the services ranked"),
     ],
     strict=True,
     ordered=True,
@@ -77,7 +80,9 @@ FUNNEL_SUMMARY = pa.DataFrameSchema(
         "phi": pa.Column(float, pa.Check.ge(0), nullable=True),
         "tau2": pa.Column(float, pa.Check.ge(0), nullable=True),
         "limits": pa.Column(str),
-        **{c: pa.Column(int, pa.Check.ge(0)) for c in SUMMARY_COLUMNS[6:]},
+        **{c: pa.Column(int, pa.Check.ge(0)) for c in SUMMARY_COUNT_COLUMNS},
+        "target": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "adjusted": pa.Column(bool),
     },
     strict=True,
     ordered=True,
@@ -104,12 +109,114 @@ RUN_CHART_SIGNALS = pa.DataFrameSchema(
     ordered=True,
 )
 
+_PROPORTION = pa.Check.in_range(0, 1)
+
+FUNNEL_POINTS = pa.DataFrameSchema(
+    {
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "code": pa.Column(str),
+        "x": pa.Column(float, pa.Check.ge(0)),
+        "n": pa.Column(float, pa.Check.ge(0)),
+        "p": pa.Column(float, _PROPORTION, nullable=True),
+        **{c: pa.Column(float, _PROPORTION, nullable=True) for c in ("low95", "high95", "low998", "high998")},
+        "status": pa.Column(str, pa.Check.isin([*STATUSES, "none"])),
+    },
+    checks=[pa.Check(lambda df: (df["n"] > 0) | (df["status"] == "none"), name="no eligible patients: off the funnel")],
+    strict=True,
+    ordered=True,
+)
+
+FUNNEL_LIMITS = pa.DataFrameSchema(
+    {
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "n": pa.Column(float, pa.Check.ge(1)),
+        **{c: pa.Column(float, _PROPORTION, nullable=True) for c in ("low95", "high95", "low998", "high998")},
+    },
+    checks=[pa.Check(lambda df: (df["low998"] <= df["low95"] + 1e-12) | df["low95"].isna(), name="99.8% outside 95%")],
+    strict=True,
+    ordered=True,
+)
+
+RUN_CHART_POINTS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
+        "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+        "pct": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "median_pct": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "on_longest_run": pa.Column(bool),
+    },
+    checks=[pa.Check(lambda df: ~df["on_longest_run"] | df["pct"].notna(), name="a run is made of points")],
+    strict=True,
+    ordered=True,
+)
+
+P_CHARTS = pa.DataFrameSchema(
+    {
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+        "x": pa.Column(float, pa.Check.ge(0)),
+        "n": pa.Column(float, pa.Check.ge(0)),
+        "p": pa.Column(float, _PROPORTION, nullable=True),
+        "cl": pa.Column(float, _PROPORTION),
+        "lcl": pa.Column(float, _PROPORTION, nullable=True),
+        "ucl": pa.Column(float, _PROPORTION, nullable=True),
+        "outside": pa.Column(bool),
+    },
+    strict=True,
+    ordered=True,
+)
+
+P_CHART_RUNS = pa.DataFrameSchema(
+    {
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "useful_points": pa.Column(int, pa.Check.ge(0)),
+        "longest_run": pa.Column(int, pa.Check.ge(0)),
+        "longest_run_limit": pa.Column("Int64", nullable=True),
+        "longest_run_side": pa.Column(str, pa.Check.isin(["", "above", "below"])),
+        "crossings": pa.Column(int, pa.Check.ge(0)),
+        "crossings_limit": pa.Column("Int64", nullable=True),
+        "signal": pa.Column(bool),
+    },
+    strict=True,
+    ordered=True,
+)
+
+TIME_TO_EVENT_SUMMARY = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+        "code": pa.Column(str),
+        "event": pa.Column(str, pa.Check.isin(["assessment", "dxa"])),
+        "records": pa.Column(int, pa.Check.ge(0)),
+        "with_event": pa.Column(int, pa.Check.ge(0)),
+        "median_days": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "q1_days": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "q3_days": pa.Column(float, pa.Check.ge(0), nullable=True),
+    },
+    checks=[
+        pa.Check(lambda df: df["with_event"] <= df["records"], name="with the event within the records"),
+        pa.Check(lambda df: df["median_days"].isna() | ((df["q1_days"] <= df["median_days"])
+                                                       & (df["median_days"] <= df["q3_days"])), name="q1 <= median <= q3"),
+    ],
+    strict=True,
+    ordered=True,
+)
+
 #: The contract each table is checked against before it is written.
 SCHEMAS = {
     "kpi_results": KPI_RESULTS,
     "monthly_kpis": MONTHLY_KPIS,
     "funnel_summary": FUNNEL_SUMMARY,
+    "funnel_points": FUNNEL_POINTS,
+    "funnel_limits": FUNNEL_LIMITS,
     "run_chart_signals": RUN_CHART_SIGNALS,
+    "run_chart_points": RUN_CHART_POINTS,
+    "p_charts": P_CHARTS,
+    "p_chart_runs": P_CHART_RUNS,
+    "time_to_event_summary": TIME_TO_EVENT_SUMMARY,
 }
 
 

@@ -33,11 +33,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from fls_report import benchmarks
 from fls_report.io import write_bytes_atomic
-from fls_report.kpis import KPI_IDS, KPI_NAMES, NATIONAL, RECORD_KPIS, rank_services
-from fls_report.params import Params
-from fls_report.report import Run, band_rule, fmt_pct, kpi_definition, level_names, status_words
+from fls_report.kpis import KPI_IDS, KPI_NAMES, NATIONAL, RECORD_KPIS
+from fls_report.run import Run
+from fls_report.vocabulary import FUNNEL_STATUSES, band_rule, fmt_pct, kpi_definition, status_words
 
 CREATOR = "fls-report"
 BENCHMARK = "Benchmark"
@@ -166,7 +165,7 @@ def _benchmark_sheet(ws: Worksheet, run: Run, units: pd.DataFrame) -> None:
 
 def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks: pd.DataFrame) -> None:
     rows = run.results[run.results["kpi_id"] == kpi_id].set_index("code")
-    on_funnel = kpi_id in benchmarks.FUNNEL_KPIS
+    on_funnel = kpi_id in RECORD_KPIS
     yearly = [c for c in ("previous_pct", "change_pct_points") if c in rows.columns]
     ranked = ranks[ranks["kpi_id"] == kpi_id].set_index("code")
     columns: list[tuple[str, str, float]] = [  # (key, header, width)
@@ -213,8 +212,8 @@ def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks:
 def _definitions_sheet(ws: Worksheet, run: Run) -> None:
     header = ["KPI", "Name", "Numerator and denominator", "Bands"]
     for row, kpi_id in enumerate(KPI_IDS, start=2):
-        for column, value in enumerate((kpi_id, KPI_NAMES[kpi_id], kpi_definition(run.params, kpi_id, level_names(run)),
-                                        band_rule(kpi_id)), start=1):
+        for column, value in enumerate((kpi_id, KPI_NAMES[kpi_id], kpi_definition(run.params, kpi_id, run.level_names),
+                                        band_rule(kpi_id, run.params.kpi)), start=1):
             _put(ws, row, column, value).alignment = _WRAP
     _table(ws, header, [8, 30, 90, 44], freeze="A2")
 
@@ -234,8 +233,9 @@ def _definitions_sheet(ws: Worksheet, run: Run) -> None:
                         "Interpret with care; the result is shown, not hidden."),
         ("95% interval", "Wilson score interval (the Public Health England / Fingertips standard), KPI3–KPI11."),
         ("Funnel status", f"HQIP outlier status of each service on KPI3–KPI11 against {run.national_name}: "
-                          "alert = outside the 95% limits, alarm = outside the 99.8% limits (low or high); "
-                          "in control = within the 95% limits. Blank for a service with no eligible patients."),
+                          "alert = outside the 95% limits, alarm = outside the 99.8% limits (low or high). In words: "
+                          + "; ".join(f"{status} = {status_words(status)}" for status in FUNNEL_STATUSES if status)
+                          + ". Blank for a service with no eligible patients."),
         ("Rank", "Among services with eligible patients, KPI3–KPI11: 1 is the highest exact percentage; ties "
                  "share the better rank."),
         ("Records", "In-scope records (fracture in the audit period, aged 50 or over): KPI3's denominator."),
@@ -325,7 +325,7 @@ def benchmark_workbook(run: Run) -> Workbook:
         Not yet saved; :func:`write_workbook` saves it deterministically.
     """
     units = _units(run)
-    ranks = rank_services(run.results)
+    ranks = run.ranks
     wb = Workbook()
     ws = wb.active
     ws.title = BENCHMARK

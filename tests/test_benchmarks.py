@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fls_report import benchmarks, stats
+from fls_report import benchmarks
+from fls_report import stats
+from fls_report.vocabulary import signal_explanation
 
 
 def results_frame(units: dict[str, tuple[int, int]], kpi_id: str = "KPI4") -> pd.DataFrame:
@@ -75,7 +77,7 @@ def test_a_sustained_shift_is_signalled_and_explained():
     signals = benchmarks.run_chart_signals(monthly_series(values))
     row = signals.iloc[0]
     assert bool(row["signal"]) and row["useful_points"] == 16
-    text = benchmarks.signal_explanation(row)
+    text = signal_explanation(row)
     assert "months" in text and ("sustained shift" in text or "process has changed" in text)
 
 
@@ -85,14 +87,14 @@ def test_fewer_than_ten_useful_points_never_signal():
     row = benchmarks.run_chart_signals(monthly_series(values)).iloc[0]
     assert row["useful_points"] == 8 and row["crossings"] == 1
     assert not row["signal"] and not row["shift"] and not row["too_few_crossings"]
-    assert "too few useful months (8:" in benchmarks.signal_explanation(row)
+    assert "too few useful months (8:" in signal_explanation(row)
 
 
 def test_random_variation_has_no_signal():
     values = [50, 55, 48, 52, 47, 53, 49, 56, 51, 46, 54, 50]
     row = benchmarks.run_chart_signals(monthly_series(values)).iloc[0]
     assert not row["signal"]
-    assert benchmarks.signal_explanation(row).startswith("no signal")
+    assert signal_explanation(row).startswith("no signal")
 
 
 def test_p_chart_only_where_denominators_allow():

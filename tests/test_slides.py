@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 import zipfile
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +17,12 @@ from pptx import Presentation
 from pptx.util import Emu
 
 from conftest import ODD_NAME, SERVICES, make_run, row
-from fls_report import benchmarks, charts, report, slides
+from fls_report import charts, report, slides
 from fls_report.io import safe_name
 from fls_report.kpis import KPI_NAMES
 from fls_report.params import load_params
 from fls_report.pipeline import run_compute
+from fls_report.vocabulary import EIGHTY_FIFTY_EIGHTY_WORDS, fmt_pct, status_meaning, status_words
 
 EMPTY = "W/4 none"  # no records, and a code that needs a safe file name
 SERVICE_TITLES = [
@@ -164,9 +163,9 @@ def test_kpi_table_is_native_and_matches_results(run, packs):
         r = own.loc[kpi_id]
         assert cells[0] == f"{kpi_id} {KPI_NAMES[kpi_id]}"
         assert cells[1] == f"{int(r['numerator']):,} / {int(r['denominator']):,}"
-        assert cells[2] == report.fmt_pct(r["pct"]) + (" †" if r["low_numbers"] else "")
+        assert cells[2] == fmt_pct(r["pct"]) + (" †" if r["low_numbers"] else "")
         assert cells[3] == {"none": "no data"}.get(r["rag"], r["rag"])
-        assert cells[4] == report.fmt_pct(national.loc[kpi_id, "pct"])
+        assert cells[4] == fmt_pct(national.loc[kpi_id, "pct"])
         rank = ranks.loc[(code, kpi_id)] if (code, kpi_id) in ranks.index else None
         assert cells[5] == ("–" if rank is None else f"{rank['rank']} of {rank['ranked']}")
         for cell in (table.cell(i, 2), table.cell(i, 3)):
@@ -191,7 +190,7 @@ def test_national_table_matches_results(run, packs):
     for i, kpi_id in enumerate(KPI_NAMES, start=1):
         for j, unit in enumerate(units):
             pct_cell, band_cell = table.cell(i, 1 + 2 * j), table.cell(i, 2 + 2 * j)
-            assert pct_cell.text == report.fmt_pct(unit.loc[kpi_id, "pct"])
+            assert pct_cell.text == fmt_pct(unit.loc[kpi_id, "pct"])
             assert band_cell.text == {"none": "no data"}.get(unit.loc[kpi_id, "rag"], unit.loc[kpi_id, "rag"])
             assert band_cell.fill.fore_color.rgb == slides.BAND_FILLS[unit.loc[kpi_id, "rag"]]
 
@@ -229,7 +228,7 @@ def test_funnel_slide_states_status_in_words(run, packs):
     presentation = _open(packs["S1"])
     status = run.results.set_index(["code", "kpi_id"]).loc[("S1", "KPI7"), "funnel_status"]
     text = _text(presentation.slides[4])
-    assert slides.STATUS_WORDS[status][0] in text
+    assert status_words(status) in text
     picture = [s for s in presentation.slides[4].shapes if s.shape_type == 13][0]
     assert picture._element.nvPicPr.cNvPr.get("descr").startswith("Funnel plot")
 
@@ -238,7 +237,7 @@ def test_closing_slide_names_goals_and_weakest_kpis(run, packs):
     for code in ("S1",):
         text = _text(_open(packs[code]).slides[-1])
         status = run.eighty_fifty_eighty.set_index("code").loc[code, "status"]
-        assert f"80/50/80: {slides.EIGHTY_FIFTY_EIGHTY_WORDS[status]}" in text
+        assert f"80/50/80: {EIGHTY_FIFTY_EIGHTY_WORDS[status]}" in text
         for kpi_id in ("KPI2", "KPI7", "KPI11"):
             assert f"({kpi_id}):" in text
         own = run.results[run.results["code"] == code].set_index("kpi_id")["pct"]
@@ -247,8 +246,8 @@ def test_closing_slide_names_goals_and_weakest_kpis(run, packs):
         expected = list(gaps[gaps > 0].sort_values(ascending=False, kind="stable").index[:3])
         assert list(slides.weakest_kpis(run, code)["kpi_id"]) == expected
         for kpi_id in expected:
-            assert (f"{kpi_id} {KPI_NAMES[kpi_id]}: {report.fmt_pct(own[kpi_id], '%')} against "
-                    f"{report.fmt_pct(national[kpi_id], '%')} for England and Wales") in text
+            assert (f"{kpi_id} {KPI_NAMES[kpi_id]}: {fmt_pct(own[kpi_id], '%')} against "
+                    f"{fmt_pct(national[kpi_id], '%')} for England and Wales") in text
     # S3 assessed nobody for falls: its largest shortfall
     assert slides.weakest_kpis(run, "S3")["kpi_id"].iloc[0] == "KPI6"
     assert slides.weakest_kpis(run, EMPTY).empty
@@ -292,11 +291,12 @@ def test_packs_are_deterministic(run, packs, tmp_path):
     assert props.created == props.modified == dt.datetime.fromisoformat(run.manifest["built_at"].replace("Z", ""))
 
 
-def test_funnel_falls_back_to_caterpillar(run, monkeypatch):
-    context = slides.shared(run)
-    assert slides._funnel_chart(run, "KPI4", "S2", context).alt.startswith("Funnel plot")
-    monkeypatch.delattr(charts, "funnel", raising=False)
-    assert slides._funnel_chart(run, "KPI4", "S2", context).alt.startswith("Caterpillar plot")
+def test_slides_draw_what_the_tables_hold(run):
+    """Slides read the funnels and run-chart signals the compute stage wrote; nothing is
+    recomputed for a pack (fls_report.slides imports nothing from stats or benchmarks)."""
+    assert slides._funnel_chart(run, "KPI4", "S2").alt.startswith("Funnel plot")
+    source = Path(slides.__file__).read_text(encoding="utf-8")
+    assert "benchmarks" not in source and "stats" not in source.replace("statuses", "")
 
 
 def test_a_code_named_national_does_not_overwrite_the_national_pack():
@@ -373,39 +373,6 @@ def test_png_is_the_same_for_the_same_chart(run):
     assert slides._png(charts.identification(run.results), scale=1 / 1.2) == first
 
 
-def test_shared_tables_are_kept_by_content_and_follow_the_tables(run, tmp_path, monkeypatch):
-    """The shared tables are computed once per content of the run's tables (each pack of a
-    build loads the run afresh), never served after the tables change, and no caller can
-    change what the next one gets."""
-    monkeypatch.setattr(slides, "_SHARED", OrderedDict())
-    calls = []
-    real = benchmarks.funnels
-    monkeypatch.setattr(benchmarks, "funnels", lambda results: calls.append(1) or real(results))
-
-    first = slides.shared(report.load(run.params.source))
-    first.funnel_tables["KPI4"].loc[:, "n"] = -1  # a caller changing its copy
-    again = slides.shared(report.load(run.params.source))
-    assert len(calls) == 1
-    pd.testing.assert_frame_equal(again.funnel_tables["KPI4"], real(run.results)["KPI4"])
-    pd.testing.assert_frame_equal(again.signals, benchmarks.run_chart_signals(run.monthly))
-
-    # the same run with S1's KPI4 changed on disk
-    copy = tmp_path / "changed"
-    shutil.copytree(run.params.source.parent, copy)
-    results_csv = copy / "out" / "tables" / "kpi_results.csv"
-    results = pd.read_csv(results_csv, dtype={"code": str}, keep_default_na=False, na_values=[""])
-    changed = (results["code"] == "S1") & (results["kpi_id"] == "KPI4")
-    results.loc[changed, "numerator"] = results.loc[changed, "denominator"]
-    results.loc[changed, "pct"] = 100.0
-    results.to_csv(results_csv, index=False)
-    changed_run = report.load(copy / run.params.source.name)
-    fresh = slides.shared(changed_run)
-    assert len(calls) == 2
-    assert fresh.funnel_tables["KPI4"].loc["S1", "p"] == 1.0 != again.funnel_tables["KPI4"].loc["S1", "p"]
-    slides.shared(report.load(run.params.source))  # the first run is still kept
-    assert len(calls) == 2
-
-
 def test_pictures_are_stored_and_xml_deflated(packs):
     with zipfile.ZipFile(packs["S1"]) as archive:
         types = {info.filename: info.compress_type for info in archive.infolist()}
@@ -425,8 +392,8 @@ def test_status_words_name_the_national_level():
         "alert high": "Higher than England and Wales by more than chance would usually explain.",
         "alarm high": "Much higher than England and Wales: very unlikely to be chance alone.",
     }
-    assert {s: slides.status_meaning(s, "England and Wales") for s in slides.STATUS_WORDS} == old
-    assert slides.status_meaning("alarm low", "England, Wales and Northern Ireland") == \
+    assert {s: status_meaning(s, "England and Wales") for s in old} == old
+    assert status_meaning("alarm low", "England, Wales and Northern Ireland") == \
         "Much lower than England, Wales and Northern Ireland: very unlikely to be chance alone."
 
 

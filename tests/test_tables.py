@@ -16,7 +16,8 @@ from fls_report.tables import FUNNEL_SUMMARY, KPI_RESULTS, MONTHLY_KPIS, RUN_CHA
 
 def test_schemas_have_the_contract_columns():
     # Later work adds columns, never renames: the year-on-year pair only with compare_with.
-    assert list(KPI_RESULTS.columns) == RESULT_COLUMNS + ["funnel_status", "previous_pct", "change_pct_points"]
+    assert list(KPI_RESULTS.columns) == RESULT_COLUMNS + ["funnel_status", "rank", "ranked", "previous_pct",
+                                                          "change_pct_points"]
     assert [c for c, col in KPI_RESULTS.columns.items() if not col.required] == ["previous_pct", "change_pct_points"]
     assert list(MONTHLY_KPIS.columns) == MONTHLY_COLUMNS
     assert list(FUNNEL_SUMMARY.columns) == SUMMARY_COLUMNS

@@ -16,6 +16,7 @@ from fls_report import report, workbook
 from fls_report.kpis import KPI_IDS, rank_services
 from fls_report.params import load_params
 from fls_report.pipeline import run_compute
+from fls_report.vocabulary import band_rule
 
 FORMULA_NAME = '=HYPERLINK("x")'
 AT_NAME = "@St Mary's & <Co>"
@@ -179,7 +180,7 @@ def test_definitions_sheet(written):
     ws = load_workbook(path)["Definitions"]
     table = rows_of(ws)[: len(KPI_IDS)]
     assert [r["KPI"] for r in table] == list(KPI_IDS)
-    assert all(r["Numerator and denominator"] and r["Bands"] == report.band_rule(r["KPI"]) for r in table)
+    assert all(r["Numerator and denominator"] and r["Bands"] == band_rule(r["KPI"], run.params.kpi) for r in table)
     assert "fracture_site = Spine" in table[2]["Numerator and denominator"]
     text = " ".join(str(c) for r in ws.iter_rows(values_only=True) for c in r if c)
     for phrase in ("halves rounded up", "95% limits", "99.8% limits", "†", "exact, unrounded"):
@@ -246,4 +247,5 @@ def test_northern_ireland_is_a_pinned_unit_when_a_service_belongs_to_it(tmp_path
     assert wb["Benchmark"].column_dimensions["C"].width == 18  # "Northern Ireland" fits its column
     definitions = " ".join(str(c.value) for r in wb["Definitions"].iter_rows() for c in r if c.value)
     assert "against England, Wales and Northern Ireland" in definitions
-    assert "England, Wales, Northern Ireland and England, Wales and Northern Ireland: services meeting" in definitions
+    assert ("The rows of England, Wales and Northern Ireland, and of England, Wales and Northern Ireland as a whole: "
+            "services meeting") in definitions

@@ -372,3 +372,37 @@ def _section(name: str, key: str, raw: Any, cls: type) -> Any:
     if cls is DisclosureParams and values.get("base", 1) < 1:
         raise InputError(f"{name}: key 'disclosure.base' must be at least 1")
     return cls(**values)
+
+
+def params_from_record(record: dict, output: Path) -> Params:
+    """The parameters of a computed run as its manifest records them (:meth:`Params.as_dict`),
+    for the pages, slides and workbook, which read only the run's tables and its scalar settings.
+
+    ``output`` is the run's output folder (where the manifest lies). The input paths stay as the
+    parameters file writes them, relative to a parameters file this record does not locate: they
+    are provenance here, not files to open.
+    """
+    def path_or_none(value):
+        return None if value is None else Path(value)
+
+    listed = isinstance(record["extract"], list)
+    encoding = record.get("encoding", "utf-8")
+    extract = tuple(
+        ExtractFile(Path(e["path"]), e["path"], e["service"], e.get("encoding", encoding)) for e in record["extract"]
+    ) if listed else (ExtractFile(Path(record["extract"]), record["extract"], None, encoding),)
+    kpi = {k: tuple(v) if isinstance(v, list) else v for k, v in record.get("kpi", {}).items()}
+    return Params(
+        source=output / "manifest.json",
+        title=record["title"],
+        period_start=dt.date.fromisoformat(record["period_start"]),
+        period_end=dt.date.fromisoformat(record["period_end"]),
+        data_cutoff=dt.date.fromisoformat(record["data_cutoff"]),
+        extract=extract,
+        services=Path(record["services"]),
+        output=output,
+        kpi=KpiParams(**kpi),
+        disclosure=DisclosureParams(**record.get("disclosure", {})),
+        compare_with=path_or_none(record.get("compare_with")),
+        encoding=encoding,
+        mapping=path_or_none(record.get("mapping")),
+    )

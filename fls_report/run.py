@@ -18,10 +18,14 @@ import pandas as pd
 
 from fls_report.extract import WEBTOOL
 from fls_report.kpis import NATIONAL, in_nation_order
-from fls_report.params import Params, load_params
+from fls_report.params import Params, load_params, params_from_record
 
 #: HQIP funnel statuses from the lowest to the highest (statistics.md §2).
 FUNNEL_STATUSES: tuple[str, ...] = ("alarm low", "alert low", "in control", "alert high", "alarm high")
+
+
+#: The run's manifest, in its output folder: provenance, and the parameters as loaded.
+MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Outputs:
 
     @property
     def manifest(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / MANIFEST_NAME
 
 
 @dataclass(frozen=True)
@@ -260,5 +264,11 @@ class Run:
 
 
 def load(params_path: str | Path) -> Run:
-    """Open a computed run from its parameters file."""
-    return Run(load_params(params_path))
+    """Open a computed run from its parameters file, or from its manifest (``manifest.json`` in the
+    run's output folder, which records the parameters as loaded: what a build gives the notebooks,
+    so that an executed notebook names no path outside the output)."""
+    path = Path(params_path)
+    if path.name == MANIFEST_NAME:
+        record = json.loads(path.read_text(encoding="utf-8"))["params"]
+        return Run(params_from_record(record, path.resolve().parent))
+    return Run(load_params(path))

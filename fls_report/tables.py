@@ -13,8 +13,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from fls_report.io import write_text_atomic
-from fls_report.benchmarks import FUNNEL_KPIS, SIGNAL_COLUMNS, STATUSES, SUMMARY_COUNT_COLUMNS
-from fls_report.kpis import KPI_IDS, MONTHLY_COLUMNS, RESULT_COLUMNS
+from fls_report.benchmarks import FUNNEL_KPIS, STATUSES, SUMMARY_COUNT_COLUMNS
+from fls_report.kpis import KPI_IDS
 
 _RAG = ["green", "amber", "red", "none"]
 _LEVELS = ["national", "nation", "service"]

@@ -146,8 +146,8 @@ def test_unknown_service_option_exits_2(small_run, capsys):
 def test_index_rows_put_the_nations_in_order_and_pages_name_the_national_level(tmp_path):
     """Nation rows come from the table (Northern Ireland only when there), in the order
     England, Wales, Northern Ireland, whatever the table's (code) order."""
-    from fls_report.build import index_pages, index_services
-    from fls_report.render import Site
+    from fls_report.outputs.site import index_pages, index_services
+    from fls_report.outputs.site import Site
 
     units = [("national", "NATIONAL", "England, Wales and Northern Ireland", ""),
              ("nation", "ENGLAND", "England", "England"), ("nation", "NORTHERN_IRELAND", "Northern Ireland",

@@ -1,4 +1,4 @@
-"""PDF copies of the pages: HTML → pandoc → Typst → PDF (fls_report/pdf.py, docs/pdf.md)."""
+"""PDF copies of the pages: HTML → pandoc → Typst → PDF (fls_report/outputs/pdf.py, docs/pdf.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from fls_report import pdf
+from fls_report.outputs import pdf
 
 #: A service name that needs escaping in HTML and in Typst.
 ODD_SERVICE = "St Mary's & <Partners> FLS"

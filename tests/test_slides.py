@@ -17,7 +17,8 @@ from pptx import Presentation
 from pptx.util import Emu
 
 from conftest import ODD_NAME, SERVICES, make_run, row
-from fls_report import charts, report, slides
+from fls_report import charts, report
+from fls_report.outputs import slides
 from fls_report.io import safe_name
 from fls_report.kpis import KPI_NAMES
 from fls_report.params import load_params
@@ -293,7 +294,7 @@ def test_packs_are_deterministic(run, packs, tmp_path):
 
 def test_slides_draw_what_the_tables_hold(run):
     """Slides read the funnels and run-chart signals the compute stage wrote; nothing is
-    recomputed for a pack (fls_report.slides imports nothing from stats or benchmarks)."""
+    recomputed for a pack (fls_report.outputs.slides imports nothing from stats or benchmarks)."""
     assert slides._funnel_chart(run, "KPI4", "S2").alt.startswith("Funnel plot")
     source = Path(slides.__file__).read_text(encoding="utf-8")
     assert "benchmarks" not in source and "stats" not in source.replace("statuses", "")

@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import SERVICES, make_run, row
-from fls_report import report, workbook
+from fls_report import report
+from fls_report.outputs import workbook
 from fls_report.kpis import KPI_IDS, rank_services
 from fls_report.params import load_params
 from fls_report.pipeline import run_compute

@@ -1,4 +1,4 @@
-"""Render the site: executed notebooks to self-contained HTML pages, the index, the downloads.
+"""The site: executed notebooks rendered to self-contained HTML pages, the index, the downloads.
 
 Pages use our own nbconvert template (``templates/fls_page``): no code cells, figures embedded as
 data URIs, our stylesheet inline, and nothing fetched from the network (the stock templates load
@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import nbformat
@@ -22,8 +23,12 @@ from nbconvert import HTMLExporter
 
 from fls_report import __version__
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
-from fls_report.kpis import DEFAULT_NATIONAL_NAME
-from fls_report.workbook import workbook_bytes, write_workbook
+from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
+from fls_report.outputs.workbook import workbook_bytes, write_workbook
+from fls_report.vocabulary import band_word, fmt_pct
+
+if TYPE_CHECKING:
+    from fls_report.execute import ReportJob
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -235,3 +240,69 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         national_name=national_name,
     )
     return write_text_atomic(site.index, markup)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index rows
+
+#: The KPIs the index shows for every unit.
+INDEX_KPIS = ("KPI1", "KPI2", "KPI4", "KPI5", "KPI7", "KPI11")
+
+
+def _headline(results: pd.DataFrame, code: str) -> list[dict]:
+    rows = results[results["code"] == code].set_index("kpi_id")
+    headline = []
+    for kpi_id in INDEX_KPIS:
+        r = rows.loc[kpi_id]
+        headline.append({
+            "label": kpi_id, "title": KPI_NAMES[kpi_id], "value": fmt_pct(r["pct"]),
+            "rag": r["rag"], "band": band_word(r["rag"]),
+            "sort": "" if pd.isna(r["pct"]) else repr(float(r["pct"])), "low": bool(r["low_numbers"]),
+        })
+    return headline
+
+
+def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: Site, failed: set[str]) -> list[dict]:
+    """Rows of the index's service table: the national level and the nations of ``results``
+    (England, Wales and Northern Ireland where present, in that order), then every service."""
+    by_code = {job.code: job for job in jobs if job.kind == "service"}
+    units = results[results["kpi_id"] == "KPI3"]
+    nations = in_nation_order(units.loc[units["level"] == "nation", "code"])
+    units = pd.concat([units[units["level"] == "national"], units.set_index("code").loc[nations].reset_index(),
+                       units[units["level"] == "service"]], ignore_index=True)
+    rows = []
+    for s in units.itertuples():
+        job = by_code.get(s.code)
+        page = job.page if job else site.service(s.code)
+        built = (job is not None and s.code not in failed) or (job is None and page.exists())
+        href = str(page.relative_to(site.root)) if s.level == "service" and built else None
+        rows.append({"code": s.code, "name": s.name, "nation": s.nation if isinstance(s.nation, str) else "",
+                     "level": s.level, "records": int(s.denominator), "href": href,
+                     "slides_href": _download_href(job.slides if job else None, site, href),
+                     "pdf_href": _download_href(job.pdf if job else None, site, href),
+                     "headline": _headline(results, s.code)})
+    return rows
+
+
+def _download_href(path: Path | None, site: Site, page_href: str | None) -> str | None:
+    """A link to a page's slide pack or PDF, when the page was built and the file is there."""
+    return str(path.relative_to(site.root)) if path is not None and page_href and path.exists() else None
+
+
+def index_pages(jobs: list[ReportJob], site: Site, failed: set[str],
+                national_name: str = DEFAULT_NATIONAL_NAME) -> list[dict]:
+    """The national and data-quality pages for the index; ``national_name`` is the run's
+    (``kpi_results``' NATIONAL row)."""
+    about = {
+        "national": f"Every KPI for {national_name}, the nations and each service, benchmarked.",
+        "data_quality": "What happened to every row of the extract, and how complete each service's data is.",
+    }
+    pages = []
+    for job in jobs:
+        if job.kind not in about:
+            continue
+        href = str(job.page.relative_to(site.root)) if job.code not in failed else None
+        pages.append({"title": job.title, "about": about[job.kind], "href": href,
+                      "slides_href": _download_href(job.slides, site, href),
+                      "pdf_href": _download_href(job.pdf, site, href)})
+    return pages

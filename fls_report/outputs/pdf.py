@@ -68,7 +68,7 @@ CSS_PX_PER_MM = 96 / 25.4
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/gif": "gif",
                "image/svg+xml": "svg", "image/webp": "webp"}
 
-TEMPLATE = r"""// fls-report PDF template (pandoc typst writer; see fls_report/pdf.py).
+TEMPLATE = r"""// fls-report PDF template (pandoc typst writer; see fls_report/outputs/pdf.py).
 #set document(title: [$title$], date: $document-date$)
 #set page(
   paper: "a4",

@@ -10,8 +10,8 @@ import nbformat
 import papermill
 import pytest
 
-from fls_report.build import with_reset_cell, without_reset_cell
-from fls_report.kernel import KeptClient, WarmKernel, warm_up
+from fls_report.execute import with_reset_cell, without_reset_cell
+from fls_report.execute import KeptClient, WarmKernel, warm_up
 
 
 def notebook(*sources: str) -> nbformat.NotebookNode:

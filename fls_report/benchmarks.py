@@ -58,16 +58,16 @@ def funnel_status(results: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.
     return status
 
 
-def funnel_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def funnel_summary(tables: dict[str, pd.DataFrame], names: dict[str, str] = KPI_NAMES) -> pd.DataFrame:
     """Per KPI: target (as a percentage, and as the proportion the funnel is drawn around), φ, τ²,
     which limits were used (``limits``, and ``adjusted`` when widened for over-dispersion) and how
-    many services fall in each status."""
+    many services fall in each status. ``names`` are the run's KPI names (:func:`fls_report.kpis.kpi_names`)."""
     rows = []
     for kpi_id, table in tables.items():
         counts = table["status"].value_counts()
         row = {
             "kpi_id": kpi_id,
-            "kpi_name": KPI_NAMES[kpi_id],
+            "kpi_name": names[kpi_id],
             "target_pct": 100 * table.attrs["target"],
             "phi": table.attrs["phi"],
             "tau2": table.attrs["tau2"],

@@ -31,19 +31,34 @@ NATION_NAMES: dict[str, str] = {code: name for name, code in NATION_CODES.items(
 ALWAYS_WRITTEN_NATIONS: tuple[str, ...] = ("England", "Wales")
 LEVEL_ORDER = ("national", "nation", "service")
 
-KPI_NAMES: dict[str, str] = {
-    "KPI1": "Data completeness",
-    "KPI2": "Identification",
-    "KPI3": "Spine fracture identification",
-    "KPI4": "FLS assessment within 90 days",
-    "KPI5": "DXA within 90 days",
-    "KPI6": "Falls assessment",
-    "KPI7": "Bone therapy recommended",
-    "KPI8": "Strength and balance by 16 weeks",
-    "KPI9": "Monitoring contact at 12–16 weeks",
-    "KPI10": "Treatment started by 16 weeks",
-    "KPI11": "On treatment at 52 weeks",
-}
+def kpi_names(kpi: KpiParams) -> dict[str, str]:
+    """The KPIs' names (kpis.md), with the windows of the run's parameters in them: at the
+    defaults exactly kpis.md's names ("FLS assessment within 90 days"); with ``assessment_days:
+    60``, "FLS assessment within 60 days". A window that is not whole weeks is named in days."""
+
+    def weeks(days: int) -> str:
+        return f"{days // 7} weeks" if days % 7 == 0 else f"{days} days"
+
+    low, high = kpi.followup_16wk_window_days
+    window = f"{low // 7}–{high // 7} weeks" if low % 7 == 0 and high % 7 == 0 else f"{low}–{high} days"
+    return {
+        "KPI1": "Data completeness",
+        "KPI2": "Identification",
+        "KPI3": "Spine fracture identification",
+        "KPI4": f"FLS assessment within {kpi.assessment_days} days",
+        "KPI5": f"DXA within {kpi.dxa_days} days",
+        "KPI6": "Falls assessment",
+        "KPI7": "Bone therapy recommended",
+        "KPI8": f"Strength and balance by {weeks(kpi.due_16wk_days)}",
+        "KPI9": f"Monitoring contact at {window}",
+        "KPI10": f"Treatment started by {weeks(kpi.due_16wk_days)}",
+        "KPI11": "On treatment at 52 weeks",
+    }
+
+
+#: The KPIs' names at the default parameters, as kpis.md writes them. A run's own names (its
+#: windows) are in ``kpi_results``' ``kpi_name``: :attr:`fls_report.run.Run.kpi_names`.
+KPI_NAMES: dict[str, str] = kpi_names(KpiParams())
 KPI_IDS: tuple[str, ...] = tuple(KPI_NAMES)
 
 #: RAG thresholds in percent: (green at or above, amber at or above); None means no amber band.
@@ -523,7 +538,7 @@ def compute_kpis(validated, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]
     )
     kpi1 = _kpi1_rows(records, services, members, ctx)
     results = pd.concat([kpi1, totals], ignore_index=True).merge(levels, on="code", how="left")
-    results["kpi_name"] = results["kpi_id"].map(KPI_NAMES)
+    results["kpi_name"] = results["kpi_id"].map(kpi_names(params.kpi))
     results = _with_rates(results, params.kpi)
     kpi2_blank = (results["kpi_id"] == "KPI2") & results["denominator"].isna()
     results.loc[kpi2_blank, "low_numbers"] = False

@@ -20,7 +20,7 @@ from fls_report.incremental import inputs_fingerprint, package_fingerprint
 from fls_report.io import sha256_file, write_text_atomic
 from fls_report.casemix import case_mix
 from fls_report.kpis import (compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event,
-                             time_to_event_summary, with_ranks)
+                             kpi_names, time_to_event_summary, with_ranks)
 from fls_report.params import Params
 from fls_report.run import Outputs
 from fls_report.validate import Validated, validate
@@ -69,7 +69,7 @@ def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame 
     return {
         "kpi_results": results,
         "monthly_kpis": monthly,
-        "funnel_summary": benchmarks.funnel_summary(funnel_tables),
+        "funnel_summary": benchmarks.funnel_summary(funnel_tables, kpi_names(params.kpi)),
         "funnel_points": benchmarks.funnel_points(funnel_tables),
         "funnel_limits": benchmarks.funnel_limits(funnel_tables),
         "run_chart_signals": signals,

@@ -14,7 +14,7 @@ import pandas as pd
 from fls_report import charts
 from fls_report.extract import FALLS_RULE_TEXT
 from fls_report.io import safe_name
-from fls_report.kpis import KEY_FIELD_NAMES, KPI_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
+from fls_report.kpis import KEY_FIELD_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
 from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, fmt_count, fmt_interval, fmt_pct,
                                    kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
@@ -153,7 +153,7 @@ def headline_table(run: Run) -> Html:
             cells.append(change_cell(_levels_row(run, NATIONAL).loc[kpi_id, "change_pct_points"]))
         national = _levels_row(run, NATIONAL).loc[kpi_id]
         counts = f"{fmt_count(national['numerator'])} / {fmt_count(national['denominator'])}"
-        rows.append(f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}<br><small>{counts}</small></th>{"".join(cells)}</tr>')
+        rows.append(f'<tr><th scope="row">{kpi_id} {esc(run.kpi_names[kpi_id])}<br><small>{counts}</small></th>{"".join(cells)}</tr>')
     return Html(
         f'<table class="headline"><caption>Key performance indicators, {national_name}. KPI1 counts '
         "services meeting the completeness rule; the small figures are numerator / denominator for "
@@ -170,7 +170,7 @@ def benchmark_table(run: Run, highlight: str | None = None) -> Html:
               '<th scope="col"><button type="button">Nation</button></th>',
               '<th scope="col" class="num"><button type="button">Records</button></th>']
     header += [
-        f'<th scope="col" class="num"><button type="button" title="{esc(KPI_NAMES[k])}">{k}</button></th>'
+        f'<th scope="col" class="num"><button type="button" title="{esc(run.kpi_names[k])}">{k}</button></th>'
         for k in KPI_NUMBERS
     ]
     records = results[results["kpi_id"] == "KPI3"].set_index("code")["denominator"]
@@ -207,7 +207,7 @@ def change_section(run: Run) -> Html:
         return Html("")
     wide = run.results.pivot(index="code", columns="kpi_id", values="change_pct_points")
     header = ['<th scope="col"><button type="button">Service</button></th>'] + [
-        f'<th scope="col" class="num"><button type="button" title="{esc(KPI_NAMES[k])}">{k}</button></th>'
+        f'<th scope="col" class="num"><button type="button" title="{esc(run.kpi_names[k])}">{k}</button></th>'
         for k in KPI_NUMBERS
     ]
 
@@ -292,7 +292,7 @@ def methods(run: Run) -> Html:
     items = []
     for kpi_id in KPI_NUMBERS:
         text = kpi_definition(run.params, kpi_id, run.level_names)
-        items.append(f"<dt>{kpi_id} {esc(KPI_NAMES[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id, kpi))}.</dd>")
+        items.append(f"<dt>{kpi_id} {esc(run.kpi_names[kpi_id])}</dt><dd>{esc(text)} Bands: {esc(band_rule(kpi_id, kpi))}.</dd>")
     p = run.params
     parameters = [
         ("Audit period", f"{p.period_start} to {p.period_end} ({p.months_in_period} months)"),
@@ -348,7 +348,7 @@ def service_kpi_table(run: Run, code: str) -> Html:
             rank = f"{int(found['rank'])} of {int(found['ranked'])}"
         counts = f"{fmt_count(r['numerator'])} / {fmt_count(r['denominator'])}"
         rows.append(
-            f'<tr><th scope="row">{kpi_id} {esc(KPI_NAMES[kpi_id])}</th><td class="num">{counts}</td>'
+            f'<tr><th scope="row">{kpi_id} {esc(run.kpi_names[kpi_id])}</th><td class="num">{counts}</td>'
             + band_cell(r["pct"], r["rag"], bool(r["low_numbers"]), caution_title=caution_title(run))
             + (change_cell(r["change_pct_points"]) if run.has_previous else "")
             + f"<td>{fmt_interval(r['ci_low'], r['ci_high'])}</td><td class=\"num\">{rank}</td>"
@@ -625,7 +625,7 @@ def outlier_table(run: Run) -> Html:
     if flagged.empty:
         return Html("<p>No service is outside the 95% limits on any KPI.</p>")
     rows = "".join(
-        f'<tr><td>{r.kpi_id} {esc(KPI_NAMES[r.kpi_id])}</td><th scope="row">{esc(r.name)}</th>'
+        f'<tr><td>{r.kpi_id} {esc(run.kpi_names[r.kpi_id])}</td><th scope="row">{esc(r.name)}</th>'
         f'<td class="num">{fmt_pct(r.pct)}</td><td class="num">{fmt_count(r.numerator)} / {fmt_count(r.denominator)}</td>'
         f"<td>{esc(status_words(r.funnel_status))}</td></tr>"
         for r in flagged.itertuples()
@@ -685,7 +685,7 @@ def signal_table(run: Run, code: str = NATIONAL) -> Html:
     explanations = _explanations(run, code)
     rows = run.signals[run.signals["code"] == code].set_index("kpi_id")
     body = "".join(
-        f'<tr><th scope="row">{k} {esc(KPI_NAMES[k])}</th><td class="num">{fmt_pct(rows.at[k, "median_pct"])}</td>'
+        f'<tr><th scope="row">{k} {esc(run.kpi_names[k])}</th><td class="num">{fmt_pct(rows.at[k, "median_pct"])}</td>'
         f'<td>{"signal" if rows.at[k, "signal"] else "–"}</td><td>{esc(explanations[k])}</td></tr>'
         for k in TREND_KPIS if k in rows.index
     )
@@ -699,7 +699,7 @@ def service_funnel_statuses(run: Run, code: str) -> Html:
     """The service's funnel status on each of KPI3–KPI11, in words."""
     own = _levels_row(run, code)
     rows = "".join(
-        f'<tr><th scope="row">{k} {esc(KPI_NAMES[k])}</th><td class="num">{fmt_pct(own.at[k, "pct"])}</td>'
+        f'<tr><th scope="row">{k} {esc(run.kpi_names[k])}</th><td class="num">{fmt_pct(own.at[k, "pct"])}</td>'
         f"<td>{esc(status_words(own.at[k, 'funnel_status']))}</td></tr>"
         for k in FUNNEL_KPIS
     )

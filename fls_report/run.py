@@ -220,6 +220,12 @@ class Run:
         units = self.results.drop_duplicates("code")
         return dict(zip(units["code"], units["name"]))
 
+    @cached_property
+    def kpi_names(self) -> dict[str, str]:
+        """Each KPI's name as this run computed it (its windows in it: ``kpi_results``' ``kpi_name``)."""
+        rows = self.results.drop_duplicates("kpi_id")
+        return dict(zip(rows["kpi_id"], rows["kpi_name"]))
+
     @property
     def national_name(self) -> str:
         """The national level's name, as ``kpi_results`` gives it: "England and Wales", or

@@ -437,3 +437,16 @@ def test_northern_ireland_service_adds_its_nation_and_renames_the_national_level
     assert result(results, "KPI4", "NATIONAL")["name"] == "England, Wales and Northern Ireland"
     assert counts(results, "KPI4", "NORTHERN_IRELAND") == (0, 1) and counts(results, "KPI4", "NATIONAL") == (1, 2)
     assert len(monthly) == 7 * 10 * 12
+
+
+def test_kpi_names_state_the_runs_windows(tmp_path):
+    from fls_report.kpis import KPI_NAMES, kpi_names
+    from fls_report.params import KpiParams
+
+    assert KPI_NAMES["KPI4"] == "FLS assessment within 90 days" and KPI_NAMES["KPI9"] == "Monitoring contact at 12–16 weeks"
+    assert KPI_NAMES["KPI8"] == "Strength and balance by 16 weeks" and KPI_NAMES["KPI11"] == "On treatment at 52 weeks"
+    names = kpi_names(KpiParams(assessment_days=60, dxa_days=45, due_16wk_days=100, followup_16wk_window_days=(70, 98)))
+    assert names["KPI4"] == "FLS assessment within 60 days" and names["KPI5"] == "DXA within 45 days"
+    assert names["KPI8"] == "Strength and balance by 100 days" and names["KPI9"] == "Monitoring contact at 10–14 weeks"
+    _, results, _ = run_kpis(tmp_path, [row(1)], kpi={"assessment_days": 60})
+    assert set(results.loc[results["kpi_id"] == "KPI4", "kpi_name"]) == {"FLS assessment within 60 days"}

@@ -45,7 +45,7 @@ from pptx.util import Emu, Inches, Pt
 
 from fls_report import charts
 from fls_report.io import safe_name, write_bytes_atomic
-from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, KPI_NAMES, NATIONAL, RECORD_KPIS
+from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, NATIONAL, RECORD_KPIS
 from fls_report.report import KPI_NUMBERS, TREND_KPIS
 from fls_report.run import Run
 from fls_report.vocabulary import (BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
@@ -133,8 +133,8 @@ def _unit_rows(run: Run, code: str) -> pd.DataFrame:
     return run.results[run.results["code"] == code].set_index("kpi_id")
 
 
-def _kpi_label(kpi_id: str) -> str:
-    return f"{kpi_id} {KPI_NAMES[kpi_id]}"
+def _kpi_label(run: Run, kpi_id: str) -> str:
+    return f"{kpi_id} {run.kpi_names[kpi_id]}"
 
 
 def _third_nation(run: Run) -> bool:
@@ -474,7 +474,7 @@ def _service_kpi_slide(prs, run: Run, code: str, source: str, ranks: pd.DataFram
         r = own.loc[kpi_id]
         counts = f"{fmt_count(r['numerator'])} / {fmt_count(r['denominator'])}"
         rows.append(
-            [{"text": _kpi_label(kpi_id)}, {"text": counts}]
+            [{"text": _kpi_label(run, kpi_id)}, {"text": counts}]
             + _band_cells(r["pct"], r["rag"], bool(r["low_numbers"]))
             + [{"text": fmt_pct(national.loc[kpi_id, "pct"])}, {"text": _rank_words(ranks, code, kpi_id)}]
         )
@@ -504,7 +504,7 @@ def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str) ->
     service = run.service(code)
     r = _unit_rows(run, code).loc[kpi_id]
     national = _unit_rows(run, NATIONAL).loc[kpi_id]
-    slide = _content_slide(prs, f"{KPI_NAMES[kpi_id]} ({kpi_id}): position among services", source)
+    slide = _content_slide(prs, f"{run.kpi_names[kpi_id]} ({kpi_id}): position among services", source)
     chart = _funnel_chart(run, kpi_id, code)
     picture = _picture(slide, chart, MARGIN, CONTENT_TOP, FUNNEL_WIDTH, CONTENT_HEIGHT)
     status = "" if _blank(r.get("funnel_status")) else str(r["funnel_status"])
@@ -527,8 +527,8 @@ def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str) ->
     _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="Status")
 
 
-def _signal_paragraphs(signals: pd.DataFrame, code: str, kpi_ids: Iterable[str]) -> list[Para]:
-    rows = signals[signals["code"] == code].set_index("kpi_id")
+def _signal_paragraphs(run: Run, code: str, kpi_ids: Iterable[str]) -> list[Para]:
+    rows = run.signals[run.signals["code"] == code].set_index("kpi_id")
     flagged, quiet, short = [], [], []
     for kpi_id in kpi_ids:
         if kpi_id not in rows.index:
@@ -536,7 +536,7 @@ def _signal_paragraphs(signals: pd.DataFrame, code: str, kpi_ids: Iterable[str])
             continue
         row = rows.loc[kpi_id]
         if bool(row["signal"]):
-            flagged.append({"text": f"{_kpi_label(kpi_id)}: {signal_explanation(row)}.",
+            flagged.append({"text": f"{_kpi_label(run, kpi_id)}: {signal_explanation(row)}.",
                             "bullet": True, "size": 16})
         elif int(row["useful_points"]) < MIN_USEFUL_POINTS:
             short.append(f"{kpi_id} ({int(row['useful_points'])})")
@@ -572,7 +572,7 @@ def _service_run_chart_slides(prs, run: Run, code: str, source: str) -> None:
                            Inches(8.0), CONTENT_HEIGHT)
         left = picture.left + picture.width + Inches(0.3)
         _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT,
-                  _signal_paragraphs(run.signals, code, group), name="Signals")
+                  _signal_paragraphs(run, code, group), name="Signals")
 
 
 def _service_completeness_slide(prs, run: Run, code: str, source: str) -> None:
@@ -627,7 +627,7 @@ def _goal_paragraphs(run: Run, code: str) -> list[Para]:
         else:
             verdict = "goal met" if bool(met) else "goal not met"
         caution = " †" if bool(r["low_numbers"]) else ""
-        out.append({"text": f"{KPI_NAMES[kpi_id]} ({kpi_id}): {pct_words(r['pct'])}{caution}, goal {goal}% "
+        out.append({"text": f"{run.kpi_names[kpi_id]} ({kpi_id}): {pct_words(r['pct'])}{caution}, goal {goal}% "
                             f"— {verdict}", "bullet": True})
     return out
 
@@ -682,7 +682,7 @@ def _closing_slide(prs, run: Run, code: str, source: str) -> None:
                 mark = f" † (only {fmt_count(w.denominator)} eligible)" if w.low_numbers else ""
                 caution = caution or w.low_numbers
                 paragraphs.append({
-                    "text": f"{_kpi_label(w.kpi_id)}: {fmt_pct(w.service_pct, '%')}{mark} against "
+                    "text": f"{_kpi_label(run, w.kpi_id)}: {fmt_pct(w.service_pct, '%')}{mark} against "
                             f"{fmt_pct(w.national_pct, '%')} for {national_name} ({gap} points lower)",
                     "bullet": True})
     _text_box(slide, MARGIN, CONTENT_TOP + Inches(0.05), SLIDE_WIDTH - 2 * MARGIN, Inches(4.9), paragraphs,
@@ -765,7 +765,7 @@ def _national_kpi_slide(prs, run: Run, source: str) -> None:
     units = [_unit_rows(run, c) for c in levels["code"]]
     rows = []
     for kpi_id in KPI_NUMBERS:
-        cells = [{"text": _kpi_label(kpi_id)}]
+        cells = [{"text": _kpi_label(run, kpi_id)}]
         for unit in units:
             cells += _band_cells(unit.loc[kpi_id, "pct"], unit.loc[kpi_id, "rag"])
         rows.append(cells)
@@ -783,7 +783,7 @@ def _national_kpi_slide(prs, run: Run, source: str) -> None:
 def _national_funnel_slide(prs, run: Run, kpi_id: str, source: str) -> None:
     summary = run.funnel_summary.set_index("kpi_id").loc[kpi_id]
     national = _unit_rows(run, NATIONAL).loc[kpi_id]
-    slide = _content_slide(prs, f"{KPI_NAMES[kpi_id]} ({kpi_id}): services compared", source)
+    slide = _content_slide(prs, f"{run.kpi_names[kpi_id]} ({kpi_id}): services compared", source)
     picture = _picture(slide, _funnel_chart(run, kpi_id, None), MARGIN, CONTENT_TOP,
                        FUNNEL_WIDTH, CONTENT_HEIGHT)
     paragraphs: list[Para] = [
@@ -857,7 +857,7 @@ def _national_closing_slide(prs, run: Run, source: str) -> None:
     ]
     if red:
         paragraphs.append({"text": f"In the red band for {run.national_name}: "
-                                   + "; ".join(f"{_kpi_label(k)} ({fmt_pct(national.loc[k, 'pct'], '%')})" for k in red)
+                                   + "; ".join(f"{_kpi_label(run, k)} ({fmt_pct(national.loc[k, 'pct'], '%')})" for k in red)
                                    + ".", "bullet": True})
     paragraphs += [
         {"text": "Next steps", "bold": True, "size": 22, "colour": ACCENT, "space_before": 18},

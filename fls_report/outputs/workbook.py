@@ -34,7 +34,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from fls_report.io import write_bytes_atomic
-from fls_report.kpis import KPI_IDS, KPI_NAMES, NATIONAL, RECORD_KPIS
+from fls_report.kpis import KPI_IDS, NATIONAL, RECORD_KPIS
 from fls_report.run import Run
 from fls_report.vocabulary import FUNNEL_STATUSES, band_rule, fmt_pct, kpi_definition, status_words
 
@@ -212,7 +212,7 @@ def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks:
 def _definitions_sheet(ws: Worksheet, run: Run) -> None:
     header = ["KPI", "Name", "Numerator and denominator", "Bands"]
     for row, kpi_id in enumerate(KPI_IDS, start=2):
-        for column, value in enumerate((kpi_id, KPI_NAMES[kpi_id], kpi_definition(run.params, kpi_id, run.level_names),
+        for column, value in enumerate((kpi_id, run.kpi_names[kpi_id], kpi_definition(run.params, kpi_id, run.level_names),
                                         band_rule(kpi_id, run.params.kpi)), start=1):
             _put(ws, row, column, value).alignment = _WRAP
     _table(ws, header, [8, 30, 90, 44], freeze="A2")

@@ -194,7 +194,7 @@ def kpi9_monitoring_contact(records: pd.DataFrame, ctx: Context) -> Eligibility:
 
     Denominator: bone therapy recommended (KPI7 numerator), due at 16 weeks, and
     ``followup_16wk != Died``. Numerator ``followup_16wk = Yes`` and
-    ``84 <= days(date_followup_16wk) <= 112`` (``followup_16wk_window_days``).
+    ``days(date_followup_16wk)`` within ``followup_16wk_window_days``.
     """
     denominator = _followup_16wk_denominator(records, ctx)
     low, high = ctx.kpi.followup_16wk_window_days
@@ -745,7 +745,7 @@ def time_to_event(validated, params: Params) -> pd.DataFrame:
     return out[TIME_TO_EVENT_COLUMNS].reset_index(drop=True)
 
 
-def time_to_event_summary(tte: pd.DataFrame) -> pd.DataFrame:
+def time_to_event_summary(tte: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
     """Median and interquartile range of days from fracture to each event, at every level and
     for every event of ``tte`` (``time_to_event_summary.csv``).
 
@@ -756,12 +756,12 @@ def time_to_event_summary(tte: pd.DataFrame) -> pd.DataFrame:
 
     ``tte`` is :func:`time_to_event`: every level and event with at least one eligible record has
     rows (``records`` repeated); a level and event without any has none, and is written here with
-    0 records.
+    0 records. ``units`` (``level``, ``code``) are every level of the run, in ``kpi_results``' order.
     """
     from fls_report.stats import weighted_quantiles
 
     rows = []
-    units = tte[["level", "code"]].drop_duplicates()
+    units = units[["level", "code"]].drop_duplicates()
     for level, code in zip(units["level"], units["code"]):
         for event in EVENTS:
             part = tte[(tte["code"] == code) & (tte["event"] == event)]

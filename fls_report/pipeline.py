@@ -80,7 +80,7 @@ def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame 
         "eighty_fifty_eighty_summary": eighty_fifty_eighty_summary(per_service),
         "case_mix": case_mix(validated.records, validated.services.frame, params.disclosure),
         "time_to_event": days,
-        "time_to_event_summary": time_to_event_summary(days),
+        "time_to_event_summary": time_to_event_summary(days, results),
     }
 
 

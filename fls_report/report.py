@@ -16,7 +16,7 @@ from fls_report.extract import FALLS_RULE_TEXT
 from fls_report.io import safe_name
 from fls_report.kpis import KEY_FIELD_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
-from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, fmt_count, fmt_interval, fmt_pct,
+from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, completeness_rule, fmt_count, fmt_interval, fmt_pct,
                                    kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
                                    signal_explanation, status_words)
 
@@ -302,6 +302,7 @@ def methods(run: Run) -> Html:
         ("Due at 16 weeks", f"fracture + {kpi.due_16wk_days} days on or before the cut-off"),
         ("Due at 52 weeks", f"fracture + {kpi.due_52wk_days} days on or before the cut-off"),
         ("Monitoring contact window", f"{kpi.followup_16wk_window_days[0]}–{kpi.followup_16wk_window_days[1]} days"),
+        ("KPI1 for a service", f"met when {completeness_rule(kpi)}"),
         ("Low numbers", f"denominator under {kpi.low_numbers_below} (marked †)"),
         ("Disclosure control", f"counts 1–{p.disclosure.threshold - 1} shown as *, others rounded to {p.disclosure.base}"),
     ]
@@ -383,14 +384,16 @@ def service_time_to_event(run: Run, code: str) -> charts.Chart:
 def service_time_summary(run: Run, code: str) -> Html:
     """Median and interquartile range of days to assessment and to DXA, service against national."""
     rows = []
+    summary = run.time_to_event_summary.set_index(["code", "event"])
     for event, label in (("assessment", "FLS assessment"), ("dxa", "DXA scan")):
         cells = []
         kpi_id = "KPI4" if event == "assessment" else "KPI5"
         for unit in (code, NATIONAL):
-            s = charts.time_to_event_summary(run.time_to_event, unit, event)
+            s = summary.loc[(unit, event)]
             eligible = _levels_row(run, unit).loc[kpi_id, "denominator"]  # also when no one had the event
             if s["with_event"]:
-                cells.append(f'<td class="num">{s["median"]:g}</td><td class="num">{s["q1"]:g}–{s["q3"]:g}</td>'
+                cells.append(f'<td class="num">{s["median_days"]:g}</td>'
+                             f'<td class="num">{s["q1_days"]:g}–{s["q3_days"]:g}</td>'
                              f'<td class="num">{fmt_count(s["with_event"])} of {fmt_count(eligible)}</td>')
             else:
                 cells.append('<td class="num">–</td><td class="num">–</td>'

@@ -9,6 +9,8 @@ typed), so a run with ``completeness_threshold_pct: 30`` says 30% everywhere.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
@@ -112,7 +114,19 @@ def kpi_definition(params: Params, kpi_id: str, unit_names: Iterable[str] | None
         return ("Records submitted as a percentage of the local expected caseload for the period (the services "
                 f"file's expected caseload, or {dd.HIP_FRACTURE_MULTIPLIER} × local hip fractures). May exceed 100%.")
     doc = (RECORD_KPIS[kpi_id].__doc__ or "").strip().split("\n\n", 1)
-    return " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
+    text = " ".join(doc[1].replace("``", "").split()) if len(doc) > 1 else ""
+    return _with_parameter_values(text, params.kpi)
+
+
+def _with_parameter_values(text: str, kpi: KpiParams) -> str:
+    """``text`` with each KPI parameter's name followed by the run's value, so a definition read
+    from a docstring states the numbers the run used: ``<= assessment_days`` becomes ``<= 60 days
+    (assessment_days)``; a window, ``within 84–112 days (followup_16wk_window_days)``."""
+    for name, value in dataclasses.asdict(kpi).items():
+        if name.endswith("_days"):
+            shown = f"{value[0]}–{value[1]} days" if isinstance(value, (tuple, list)) else f"{value} days"
+            text = re.sub(rf"\b{name}\b", f"{shown} ({name})", text)
+    return text
 
 
 

@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import EMPTY_CODE, ODD_NAME, write_params
+from conftest import EMPTY_CODE
 from fls_report import build as build_module
 from fls_report.build import report_jobs
 from fls_report.cli import main
@@ -141,29 +141,3 @@ def test_a_failing_report_does_not_stop_the_others(small_run, tmp_path, monkeypa
 def test_unknown_service_option_exits_2(small_run, capsys):
     status = main(["build", str(small_run), "--service", "NOPE"])
     assert status == 2 and "unknown service code(s) for --service: NOPE" in capsys.readouterr().err
-
-
-def test_index_rows_put_the_nations_in_order_and_pages_name_the_national_level(tmp_path):
-    """Nation rows come from the table (Northern Ireland only when there), in the order
-    England, Wales, Northern Ireland, whatever the table's (code) order."""
-    from fls_report.outputs.site import index_pages, index_services
-    from fls_report.outputs.site import Site
-
-    units = [("national", "NATIONAL", "England, Wales and Northern Ireland", ""),
-             ("nation", "ENGLAND", "England", "England"), ("nation", "NORTHERN_IRELAND", "Northern Ireland",
-                                                          "Northern Ireland"),
-             ("nation", "WALES", "Wales", "Wales"), ("service", "N1", "Service Antrim", "Northern Ireland")]
-    results = pd.DataFrame([{"level": lvl, "code": code, "name": name, "nation": nation, "kpi_id": f"KPI{i}",
-                             "numerator": 1, "denominator": 2, "pct": 50.0, "rag": "amber", "low_numbers": False}
-                            for lvl, code, name, nation in units for i in range(1, 12)])
-    rows = index_services(results, [], Site(tmp_path / "site"), set())
-    assert [r["code"] for r in rows] == ["NATIONAL", "ENGLAND", "WALES", "NORTHERN_IRELAND", "N1"]
-    assert [r["nation"] for r in rows][3:] == ["Northern Ireland", "Northern Ireland"]
-    plain = index_services(results[~results["code"].isin(["NORTHERN_IRELAND", "N1"])], [], Site(tmp_path / "site"), set())
-    assert [r["code"] for r in plain] == ["NATIONAL", "ENGLAND", "WALES"]
-    params = load_params(write_params(tmp_path))
-    jobs = report_jobs(params, pd.DataFrame({"service_code": [], "service_name": []}))
-    site = Site(params.output / "site")
-    about = {p["title"]: p["about"] for p in index_pages(jobs, site, set(), "England, Wales and Northern Ireland")}
-    assert about["National report"] == "Every KPI for England, Wales and Northern Ireland, the nations and each service, benchmarked."
-    assert index_pages(jobs, site, set())[0]["about"].startswith("Every KPI for England and Wales,")

@@ -1,0 +1,208 @@
+"""Drawing a chart over a cached backdrop, and the backdrop's key.
+
+A service page's funnel grid is the same for every service except for that service's rings and
+labels; so are the axes of its completeness bars, the national curves of its time-to-event pair
+and the scatter of its identification chart. Such a chart puts the artists that show the
+highlighted service in ``Chart.changing``; the rest of the figure, the backdrop, is drawn once
+and kept as pixels, and only the changing artists are drawn over it (blitting).
+
+The cache lives as long as the kernel, across reports, so a backdrop's key must change whenever
+anything the backdrop draws changes, or a page shows stale pixels. No chart lists what goes in
+its key: :func:`over_backdrop` derives it from
+
+* every argument of the call except the highlight (the highlighted service's code or name):
+  tables by their content (values, index, columns, dtypes and ``attrs``), mappings and
+  sequences item by item, scalars by value; and
+* the figure as built, outside the changing artists (:func:`_layout`): its size, each panel's
+  place, visibility, axis ranges, scales and fixed ticks, its texts, and the data and style of
+  its lines and markers. This is what a highlight can alter without drawing it: a long service
+  name wraps the title onto a second line and moves every panel down; a service without DXA
+  records gets an empty panel; a service's last event sets the days drawn.
+
+Whatever else a highlight draws must be among the changing artists. The tests draw each such
+chart for several highlights over one cached backdrop and compare it with the whole drawing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import functools
+import hashlib
+import inspect
+from collections import OrderedDict
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator
+
+from fls_report.charts.png import _png_bytes
+from fls_report.charts.style import DPI
+
+#: Drawings of the unchanging part of a figure (RGBA pixels at :data:`DPI`), by backdrop key,
+#: most recently used last. A service page's funnel grid is the same for every service except
+#: for the service's rings and labels, so a build draws the nine panels once per worker.
+_BACKDROPS: "OrderedDict[str, np.ndarray]" = OrderedDict()
+BACKDROPS_KEPT = 8
+
+#: Values keyed by their repr: immutable, and their repr says all of their content.
+_BY_REPR = (type(None), bool, int, float, complex, str, bytes, np.generic, datetime.date, datetime.time,
+            datetime.timedelta, decimal.Decimal, enum.Enum, pd.Timestamp, pd.Timedelta, pd.Period)
+
+
+def over_backdrop(*highlight: str) -> Callable:
+    """Give the charts a drawing function returns (those with ``changing`` artists) a backdrop key
+    made of the call's arguments other than the parameters named in ``highlight``, and of the
+    figure outside the changing artists (see the module's notes).
+
+    A chart without changing artists (e.g. "No records to show") is drawn whole, with no key.
+    """
+
+    def decorate(draw: Callable) -> Callable:
+        signature = inspect.signature(draw)
+        unknown = [name for name in highlight if name not in signature.parameters]
+        if unknown:
+            raise TypeError(f"{draw.__qualname__} has no parameter {', '.join(unknown)}")
+        kind = f"{draw.__module__}.{draw.__qualname__}"
+
+        @functools.wraps(draw)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            inputs = {name: value for name, value in bound.arguments.items() if name not in highlight}
+            given = _digest(hashlib.sha256(f"{kind}|{DPI}|".encode()), inputs)  # before drawing can touch them
+            chart = draw(*args, **kwargs)
+            if not chart.changing:
+                return chart
+            key = _digest(given, _layout(chart.figure, chart.changing)).hexdigest()
+            return dataclasses.replace(chart, backdrop=key)
+
+        return wrapper
+
+    return decorate
+
+
+def _digest(digest, value):
+    """``digest`` updated with ``value``'s content, framed by type and length so that no two
+    different values feed it the same bytes; returns ``digest``."""
+    def put(tag: str, data: bytes = b"") -> None:
+        digest.update(f"{tag}:{len(data)}:".encode())
+        digest.update(data)
+
+    if isinstance(value, _BY_REPR):
+        put(type(value).__qualname__, repr(value).encode())
+    elif isinstance(value, (pd.DataFrame, pd.Series)):
+        put(type(value).__name__)
+        _digest(digest, list(value.columns) if isinstance(value, pd.DataFrame) else value.name)
+        _digest(digest, [str(d) for d in (value.dtypes if isinstance(value, pd.DataFrame) else [value.dtype])])
+        _digest(digest, [str(value.index.dtype), value.index.names])
+        put("rows", pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        _digest(digest, dict(value.attrs))
+    elif isinstance(value, np.ndarray):
+        put("ndarray", f"{value.dtype.str}{value.shape}".encode())
+        put("data", np.ascontiguousarray(value).tobytes() if value.dtype != object else repr(value.tolist()).encode())
+    elif isinstance(value, Mapping):
+        put("mapping", str(len(value)).encode())
+        for key, item in value.items():
+            _digest(digest, key)
+            _digest(digest, item)
+    elif isinstance(value, (list, tuple)):
+        put(type(value).__name__, str(len(value)).encode())
+        for item in value:
+            _digest(digest, item)
+    elif isinstance(value, (set, frozenset)):
+        put("set", repr(sorted(repr(item) for item in value)).encode())
+    else:
+        raise TypeError(f"a backdrop cannot be keyed on a {type(value).__qualname__}: "
+                        "add its content to fls_report.charts.backdrop._digest")
+    return digest
+
+
+def _layout(figure: Figure, changing: Sequence) -> list:
+    """What the highlight may have changed in ``figure`` outside the ``changing`` artists: the
+    figure's size; each panel's place, visibility, axis ranges, scales, fixed ticks and tick
+    labels and titles; the texts, legends, lines and markers drawn on the figure and its panels
+    (their words, positions, data and style)."""
+    skip = {id(artist) for artist in changing}
+
+    def texts(items) -> list:
+        return [(t.get_text(), tuple(np.asarray(t.get_position(), dtype=float)), t.get_visible())
+                for t in items if id(t) not in skip]
+
+    def legends(items) -> list:
+        return [[t.get_text() for t in legend.get_texts()] for legend in items
+                if legend is not None and id(legend) not in skip]
+
+    def ticks(axis) -> list:
+        """Fixed ticks with their labels as drawn; other ticks follow from the axis range."""
+        out = []
+        for locator, formatter in ((axis.get_major_locator(), axis.get_major_formatter()),
+                                   (axis.get_minor_locator(), axis.get_minor_formatter())):
+            if isinstance(locator, FixedLocator):
+                locs = np.asarray(locator.locs, dtype=float)
+                out.append((locs, list(formatter.format_ticks(locs))))
+            else:
+                out.append((type(locator).__qualname__, type(formatter).__qualname__))
+        return out
+
+    def lines(items) -> list:
+        return [(line.get_xydata(), str(line.get_color()), str(line.get_linestyle()), line.get_linewidth(),
+                 str(line.get_marker()), line.get_zorder(), line.get_visible())
+                for line in items if id(line) not in skip]
+
+    def collections(items) -> list:
+        return [(type(c).__qualname__, np.asarray(c.get_offsets(), dtype=float),
+                 [np.asarray(s, dtype=float) for s in c.get_segments()] if hasattr(c, "get_segments")
+                 else [p.vertices for p in c.get_paths()],
+                 np.asarray(c.get_sizes()), np.asarray(c.get_facecolor()), np.asarray(c.get_edgecolor()),
+                 np.asarray(c.get_linewidth()), c.get_zorder(), c.get_visible())
+                for c in items if id(c) not in skip]
+
+    parts = [list(figure.get_size_inches()), texts(figure.texts), legends(figure.legends), lines(figure.lines)]
+    for ax in figure.axes:
+        parts.append([
+            list(ax.get_position(original=True).bounds), ax.get_visible(), ax.axison,
+            list(ax.get_xlim()), list(ax.get_ylim()), ax.get_xscale(), ax.get_yscale(),
+            ticks(ax.xaxis), ticks(ax.yaxis),
+            [ax.get_title(loc) for loc in ("left", "center", "right")], ax.get_xlabel(), ax.get_ylabel(),
+            texts(ax.texts), legends([ax.get_legend()]), lines(ax.lines), collections(ax.collections),
+        ])
+    return parts
+
+
+def _png_over_backdrop(figure: Figure, changing: Sequence, key: str) -> bytes:
+    """PNG bytes of ``figure``, drawing only the ``changing`` artists over a cached drawing of
+    the rest (blitting); the first figure with ``key`` draws that backdrop, hiding them.
+
+    Two figures with one key must differ only in their changing artists (:func:`over_backdrop`
+    derives the key so that they do). The PNG is as ``savefig`` at :data:`DPI` writes it, and
+    the same whether or not the backdrop was already cached.
+    """
+    figure.set_dpi(DPI)
+    canvas = FigureCanvasAgg(figure)
+    pixels = _BACKDROPS.get(key)
+    if pixels is None:
+        visible = [artist.get_visible() for artist in changing]
+        for artist in changing:
+            artist.set_visible(False)
+        try:
+            canvas.draw()
+        finally:
+            for artist, was in zip(changing, visible):
+                artist.set_visible(was)
+        pixels = np.array(canvas.buffer_rgba(), copy=True)
+        _BACKDROPS[key] = pixels
+        while len(_BACKDROPS) > BACKDROPS_KEPT:
+            _BACKDROPS.popitem(last=False)
+    _BACKDROPS.move_to_end(key)
+    renderer = canvas.get_renderer()
+    np.asarray(renderer.buffer_rgba())[...] = pixels
+    for artist in changing:
+        if artist.get_visible():
+            artist.draw(renderer)
+    return _png_bytes(np.asarray(renderer.buffer_rgba()))

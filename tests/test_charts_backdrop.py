@@ -1,0 +1,270 @@
+"""Drawing over a cached backdrop, and its key (``fls_report/charts/backdrop.py``).
+
+A chart drawn over a backdrop must have exactly the pixels of its whole figure, whichever chart
+cached the backdrop: the key changes with every input but the highlight, and with whatever the
+highlight moves in the figure; it stays the same when only the highlight changes.
+"""
+
+# ruff: noqa: F811 (the tables are fixtures imported from test_charts, named again as arguments)
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fls_report import charts
+from fls_report.charts import backdrop
+from test_charts import (EWNI, FUNNEL_NAMES, _full_draw, _pixels, _tte_rows, assert_drawn_as_whole,  # noqa: F401
+                         fields, fresh_backdrops, grid_funnels, results, tte)
+
+
+@pytest.fixture(scope="module")
+def more_tte(tte) -> pd.DataFrame:
+    """``tte`` with S2 and S3, which have both events and the same days drawn."""
+    more = tte.copy()
+    for code, counts in (("S2", [(3, 2), (60, 4), (100, 1)]), ("S3", [(20, 1), (30, 1)])):
+        more = pd.concat([more, pd.DataFrame(_tte_rows("service", code, "assessment", counts, 9)),
+                          pd.DataFrame(_tte_rows("service", code, "dxa", [(50, 2)], 4))], ignore_index=True)
+    return more
+
+
+# --------------------------------------------------------------------------------------------
+# Every backdrop chart over a shared backdrop is its whole drawing
+
+
+def test_funnel_grid_over_a_cached_backdrop_is_the_full_drawing(grid_funnels, fresh_backdrops):
+    """Every highlighted service's grid, drawn over the first one's backdrop, has exactly the
+    pixels of drawing its whole figure; the backdrop is shared, so the panels are drawn once."""
+    tables, curves = grid_funnels
+    grids = [charts.funnel_grid(tables, curves, highlight=code) for code in ("E", "I", "B", "Z9")]
+    assert_drawn_as_whole(grids)
+    # Z9 is ringed nowhere, but its legend still takes the same rows: one layout, one backdrop.
+    assert len(backdrop._BACKDROPS) == 1 and len({grid.backdrop for grid in grids}) == 1
+    assert len({grid.to_png() for grid in grids}) == 4  # each says its own service
+
+
+def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(more_tte, fresh_backdrops):
+    pairs = [charts.time_to_event_pair(more_tte, code, {"assessment": 90, "dxa": 90}, name=name)
+             for code, name in (("S2", "Beta"), ("S3", "Gamma"), ("S1", "Alpha"), ("NATIONAL", None))]
+    assert_drawn_as_whole(pairs)
+    # S2 and S3 have both events and the same days drawn: one backdrop, each curve its own.
+    assert pairs[0].backdrop == pairs[1].backdrop and pairs[0].to_png() != pairs[1].to_png()
+    assert len({p.backdrop for p in pairs}) == 3  # S1 has no DXA panel; the national page has one curve
+
+
+def test_completeness_bars_over_a_cached_backdrop_is_the_full_drawing(fields, fresh_backdrops):
+    bars = [charts.completeness_bars(fields, code, name=name) for code, name in (("S1", "Alpha"), ("S4", "Delta"))]
+    assert_drawn_as_whole(bars)
+    assert bars[0].backdrop == bars[1].backdrop and len(backdrop._BACKDROPS) == 1
+    assert bars[0].to_png() != bars[1].to_png()
+    # A field's value at 100% keeps its label inside the figure (room is kept on the right).
+    full = fields.assign(missing=np.where(fields["field"] == "sex", 10, fields["missing"]))
+    full["pct_missing"] = 100 * full["missing"] / full["applicable"].where(full["applicable"] > 0)
+    chart = charts.completeness_bars(full, "S1")
+    chart.to_png()
+    label = [t for t in chart.figure.axes[0].texts if t.get_text().startswith("100.0%")][0]
+    renderer = chart.figure.canvas.get_renderer()
+    assert label.get_window_extent(renderer).x1 <= chart.figure.bbox.x1
+
+
+def test_identification_over_a_cached_backdrop_is_the_full_drawing(results, fresh_backdrops):
+    shown = results[(results["level"] == "service") & (results["kpi_id"] == "KPI2")
+                    & results["denominator"].notna()]["code"].tolist()
+    drawn = [charts.identification(results, highlight=code) for code in shown] + [charts.identification(results)]
+    assert_drawn_as_whole(drawn)
+    assert len({chart.backdrop for chart in drawn}) == 1 and len(backdrop._BACKDROPS) == 1
+    assert len({chart.to_png() for chart in drawn}) == len(drawn)  # each names its own service
+
+
+def test_charts_without_a_highlight_to_draw_have_no_backdrop(results, fields):
+    assert charts.caterpillar(results, "KPI4", highlight="S1").backdrop is None
+    assert charts.completeness_bars(fields, "S2").backdrop is None  # "No records to show"
+    assert charts.completeness_bars(fields, "S2").changing == ()
+
+
+# --------------------------------------------------------------------------------------------
+# The key: every input but the highlight, and what the highlight moves
+
+
+#: The charts drawn over a backdrop, and the parameters that name their highlighted service.
+DRAW = {
+    "identification": charts.identification,
+    "completeness_bars": charts.completeness_bars,
+    "time_to_event_pair": charts.time_to_event_pair,
+    "funnel_grid": charts.funnel_grid,
+}
+HIGHLIGHT = {
+    "identification": ("highlight",),
+    "completeness_bars": ("code", "name"),
+    "time_to_event_pair": ("code", "name"),
+    "funnel_grid": ("highlight",),
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(results, fields, more_tte, grid_funnels) -> dict:
+    """Each backdrop chart's arguments, every one given."""
+    tables, curves = grid_funnels
+    return {
+        "identification": {"results": results, "highlight": "S4"},
+        "completeness_bars": {"fields": fields, "code": "S1", "name": "Alpha", "threshold_pct": 20.0},
+        "time_to_event_pair": {"tte": more_tte, "code": "S2", "limits": {"assessment": 90, "dxa": 90},
+                               "name": "Beta", "max_days": 365, "national_name": None},
+        "funnel_grid": {"tables": tables, "curves": curves, "names": FUNNEL_NAMES, "highlight": "E"},
+    }
+
+
+def _set(frame: pd.DataFrame, where, column: str, value) -> pd.DataFrame:
+    """A copy of ``frame`` (``attrs`` too) with ``column`` set to ``value`` where ``where(frame)``."""
+    changed = frame.copy()
+    changed.attrs = dict(frame.attrs)
+    changed.loc[where(frame), column] = value
+    return changed
+
+
+def _in_kpi(tables: dict, kpi_id: str, change) -> dict:
+    return {k: (change(t) if k == kpi_id else t) for k, t in tables.items()}
+
+
+def _with_attrs(frame: pd.DataFrame, **attrs) -> pd.DataFrame:
+    changed = frame.copy()
+    changed.attrs = dict(frame.attrs, **attrs)
+    return changed
+
+
+#: (chart, the argument changed, what changes, the new value from the old, whether the pixels stay
+#: the same: a table row the chart does not draw changes its key, not its picture).
+CHANGES = [
+    ("identification", "results", "a service's KPI2 records",
+     lambda r: _set(r, lambda f: (f["code"] == "S1") & (f["kpi_id"] == "KPI2"), "numerator", 70), False),
+    ("identification", "results", "the national KPI2 caseload, in the words only",
+     lambda r: _set(r, lambda f: (f["code"] == "NATIONAL") & (f["kpi_id"] == "KPI2"), "denominator", 300), True),
+    ("identification", "results", "a KPI4 row, not drawn",
+     lambda r: _set(r, lambda f: (f["code"] == "S1") & (f["kpi_id"] == "KPI4"), "numerator", 41), True),
+    ("completeness_bars", "fields", "the service's own share missing",
+     lambda t: _set(t, lambda f: (f["code"] == "S1") & (f["field"] == "sex"), "missing", 6)
+     .assign(pct_missing=lambda f: 100 * f["missing"] / f["applicable"].where(f["applicable"] > 0)), False),
+    ("completeness_bars", "fields", "a field's name, drawn in the backdrop",
+     lambda t: t.replace({"field": {"sex": "sex_at_birth"}}), False),
+    ("completeness_bars", "fields", "another service's share missing, not drawn",
+     lambda t: _set(t, lambda f: (f["code"] == "S4") & (f["field"] == "sex"), "missing", 9), True),
+    ("completeness_bars", "threshold_pct", "the threshold", lambda _: 30.0, False),
+    ("time_to_event_pair", "tte", "the national curve",
+     lambda t: _set(t, lambda f: (f["code"] == "NATIONAL") & (f["event"] == "assessment") & (f["days"] == 30),
+                    "count", 9), False),
+    ("time_to_event_pair", "tte", "another service's curve, not drawn",
+     lambda t: _set(t, lambda f: (f["code"] == "S3") & (f["event"] == "assessment") & (f["days"] == 30),
+                    "count", 2), True),
+    ("time_to_event_pair", "limits", "a limit", lambda limits: dict(limits, assessment=60), False),
+    ("time_to_event_pair", "max_days", "the last day drawn", lambda _: 60, False),
+    ("time_to_event_pair", "national_name", "the national name", lambda _: EWNI, False),
+    ("funnel_grid", "tables", "a service's percentage",
+     lambda tables: _in_kpi(tables, "KPI4", lambda t: _set(t, lambda f: f.index == "B", "p", 0.5)), False),
+    ("funnel_grid", "tables", "a target (a table's attrs)",
+     lambda tables: _in_kpi(tables, "KPI4", lambda t: _with_attrs(t, target=0.2)), False),
+    ("funnel_grid", "tables", "the order of the panels", lambda tables: dict(reversed(list(tables.items()))), False),
+    ("funnel_grid", "curves", "a limit curve",
+     lambda curves: _in_kpi(curves, "KPI4", lambda c: c.assign(high95=c["high95"] * 0.9)), False),
+    ("funnel_grid", "names", "the national name", lambda names: dict(names, NATIONAL=EWNI), False),
+    ("funnel_grid", "names", "another service's name, not drawn", lambda names: dict(names, C="Renamed"), True),
+]
+
+
+@pytest.mark.parametrize("chart, param, what, change, same_pixels", CHANGES,
+                         ids=[f"{c}: {what}" for c, _, what, _, _ in CHANGES])
+def test_a_backdrop_is_redrawn_when_any_input_but_the_highlight_changes(chart, param, what, change, same_pixels,
+                                                                        inputs, fresh_backdrops):
+    """The first chart caches its backdrop; the changed one gets a key of its own, so it is drawn
+    whole and right, never over the stale backdrop."""
+    given = inputs[chart]
+    first = DRAW[chart](**given)
+    first.to_png()
+    changed = DRAW[chart](**dict(given, **{param: change(given[param])}))
+    assert changed.backdrop is not None and changed.backdrop != first.backdrop
+    assert np.array_equal(_pixels(changed.to_png()), _pixels(_full_draw(changed)))
+    assert (changed.to_png() == first.to_png()) == same_pixels, what
+
+
+@pytest.mark.parametrize("chart", list(DRAW))
+def test_every_input_but_the_highlight_is_changed_above(chart):
+    """A parameter added to a backdrop chart is in its key without anyone listing it; this test
+    asks for a case above that shows it."""
+    parameters = set(inspect.signature(DRAW[chart]).parameters)
+    assert set(HIGHLIGHT[chart]) <= parameters
+    assert {param for c, param, *_ in CHANGES if c == chart} == parameters - set(HIGHLIGHT[chart])
+
+
+#: Other highlights that draw the same backdrop as :func:`inputs`' one.
+SAME_LAYOUT = {
+    "identification": [{"highlight": "S1"}, {"highlight": "S3"}, {"highlight": None}],
+    "completeness_bars": [{"code": "S4", "name": "Delta"}],
+    "time_to_event_pair": [{"code": "S3", "name": "Gamma"}],
+    "funnel_grid": [{"highlight": "I"}, {"highlight": "B"}, {"highlight": "Z9"}, {"highlight": None}],
+}
+
+
+@pytest.mark.parametrize("chart", list(DRAW))
+def test_changing_only_the_highlight_reuses_the_backdrop(chart, inputs, fresh_backdrops):
+    drawn = [DRAW[chart](**dict(inputs[chart], **highlight)) for highlight in [{}] + SAME_LAYOUT[chart]]
+    assert len({c.backdrop for c in drawn}) == 1
+    assert_drawn_as_whole(drawn)
+    assert len(backdrop._BACKDROPS) == 1
+    assert len({c.to_png() for c in drawn}) == len(drawn)  # each shows its own service
+
+
+LONG_NAME = "The Royal Infirmary of a Very Long Name and its Associated Community Hospitals Trust"
+
+
+def test_a_highlight_that_moves_the_layout_gets_a_backdrop_of_its_own(inputs, fresh_backdrops):
+    """A name long enough to wrap the title moves every panel down; a service without DXA
+    records has an empty panel; the national page has one curve. None of these is an input
+    but the highlight, and each is in the key."""
+    bars, pair, grid = inputs["completeness_bars"], inputs["time_to_event_pair"], inputs["funnel_grid"]
+    names = dict(grid["names"], I=LONG_NAME)
+    drawn = [
+        charts.completeness_bars(**bars), charts.completeness_bars(**dict(bars, name=LONG_NAME)),
+        charts.time_to_event_pair(**pair), charts.time_to_event_pair(**dict(pair, code="S1", name="Alpha")),
+        charts.time_to_event_pair(**dict(pair, code="NATIONAL", name=None)),
+        charts.funnel_grid(**dict(grid, names=names)), charts.funnel_grid(**dict(grid, names=names, highlight="I")),
+    ]
+    assert drawn[1].figure.get_size_inches()[1] > drawn[0].figure.get_size_inches()[1]
+    assert len({c.backdrop for c in drawn}) == len(drawn)
+    assert_drawn_as_whole(drawn)
+
+
+# --------------------------------------------------------------------------------------------
+# What goes into a key
+
+
+def _key(value) -> str:
+    return backdrop._digest(hashlib.sha256(), value).hexdigest()
+
+
+def test_tables_are_keyed_by_values_index_columns_dtypes_and_attrs():
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}, index=["p", "q"])
+    changed = [
+        frame.assign(b=["x", "z"]), frame.rename(columns={"a": "c"}), frame[["b", "a"]],
+        frame.astype({"a": float}), frame.set_axis(["p", "r"]), frame.rename_axis("code"),
+        _with_attrs(frame, target=0.5), frame["a"], frame.iloc[:1],
+    ]
+    assert len({_key(frame)} | {_key(c) for c in changed}) == len(changed) + 1
+    assert _key(frame.copy()) == _key(frame)
+    assert _key(_with_attrs(frame, runs={"signal": True})) != _key(_with_attrs(frame, runs={"signal": False}))
+
+
+def test_values_are_keyed_by_type_content_and_order():
+    values = [None, 1, 1.0, "1", True, np.float64(1.0), [1], (1,), ("a", "b"), ("ab",), {"a": 1, "b": 2},
+              {"b": 2, "a": 1}, np.array([1, 2]), np.array([1.0, 2.0]), float("nan")]
+    assert len({_key(v) for v in values}) == len(values)
+    assert _key({"KPI4": pd.DataFrame({"n": [1]})}) == _key({"KPI4": pd.DataFrame({"n": [1]})})
+
+
+def test_an_input_that_cannot_be_keyed_is_refused():
+    with pytest.raises(TypeError, match="cannot be keyed on a object"):
+        _key([object()])
+    with pytest.raises(TypeError, match="has no parameter service"):
+        backdrop.over_backdrop("service")(lambda table, code: None)

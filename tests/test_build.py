@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from conftest import EMPTY_CODE
+from conftest import EMPTY_CODE, ODD_NAME  # noqa: F401  (ODD_NAME is used inside a pandas query string)
 from fls_report import build as build_module
 from fls_report.build import report_jobs
 from fls_report.cli import main

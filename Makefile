@@ -11,7 +11,7 @@ DEMO_2017_DATA := data/synthetic-2017/fls_extract_2017.csv data/synthetic-2017/s
 DEMO_WEBTOOL_DATA := data/synthetic-webtool/services.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help install report report-2017 report-webtool demo-data test bench clean
+.PHONY: help install report report-2017 report-webtool demo-data test test-fast bench clean
 
 ## help: list the targets
 help:
@@ -54,6 +54,10 @@ report-webtool: $(STAMP) $(DEMO_WEBTOOL_DATA)
 ## test: set everything up and run the test suite
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## test-fast: the tests that build no site (under two minutes): for the edit-test loop; make test runs them all
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
 
 ## bench: time the builds (demo against the naive way, scale, 1M-record compute, rebuilds); writes benchmarks/results.md
 bench: $(STAMP)

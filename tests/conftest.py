@@ -157,3 +157,17 @@ def built_site(small_run) -> Path:
     result = build(small_run, workers=2, progress=False)
     assert not result.failures, result.failures
     return small_run.parent / "out"
+
+
+# --------------------------------------------------------------------------------------------
+# Slow tests: the ones that build a site (or the whole demo). `make test-fast` leaves them out;
+# `make test` and CI run everything.
+
+#: Fixtures that build a site: a test that uses one is slow.
+SITE_FIXTURES = {"built_site", "webtool_site", "ni_site", "two_builds", "run_folder", "packs_site", "params_site"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SITE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

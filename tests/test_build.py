@@ -115,6 +115,7 @@ def test_report_jobs_are_data(small_run):
         report_jobs(params, services, ["NOPE"])
 
 
+@pytest.mark.slow
 def test_a_failing_report_does_not_stop_the_others(small_run, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     shutil.copytree(small_run.parent, run, ignore=shutil.ignore_patterns("out"))

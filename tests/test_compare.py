@@ -34,7 +34,7 @@ def test_previous_and_change_on_a_hand_made_pair(tmp_path):
     assert new["previous_pct"].isna().all() and new["change_pct_points"].isna().all()
     s2 = second.query("code == 'S2' and kpi_id == 'KPI4'").iloc[0]
     assert s2["previous_pct"] == 100.0 and math.isnan(s2["pct"]) and math.isnan(s2["change_pct_points"])
-    assert list(second.columns[-3:]) == ["funnel_status", "previous_pct", "change_pct_points"]
+    assert list(second.columns[-5:]) == ["funnel_status", "rank", "ranked", "previous_pct", "change_pct_points"]
 
 
 @pytest.mark.parametrize(

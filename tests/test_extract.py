@@ -567,6 +567,7 @@ def test_describe_lists_headers_absent_columns_and_values_most_frequent_first(tm
 # The same synthetic patients, read in either form, give the same tables (issue 12, point 7)
 
 
+@pytest.mark.slow
 def test_the_demo_in_webtool_form_gives_the_contract_forms_tables(tmp_path):
     """The demo's patients as the contract extract and as 37 per-service webtool exports (every
     quirk of webtool_export.md): the KPI, monthly, statistics and data-quality tables are identical.

@@ -265,6 +265,7 @@ def _site_built_by_other_tests(request) -> bool:
                for item in request.session.items)
 
 
+@pytest.mark.slow
 def test_real_pages_from_a_built_site(request, tmp_path):
     """The national page and a service page (name with markup) of the small built site.
 

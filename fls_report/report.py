@@ -112,9 +112,14 @@ def _levels_row(run: Run, code: str) -> pd.DataFrame:
 
 
 def prose(run: Run, text: str) -> Markdown:
-    """A notebook's prose with ``{national}`` filled in with the run's national name (shown as a
-    Markdown cell is), so that prose naming the national level follows the run."""
-    return Markdown(text.format(national=run.national_name))
+    """A notebook's prose, shown as a Markdown cell is, with what it states about the run filled
+    in from the run, so that no notebook types a name or a parameter: ``{national}`` (the national
+    level's name), ``{completeness_rule}`` (KPI1's rule), ``{low_numbers_below}``,
+    ``{assessment_days}`` and ``{dxa_days}``."""
+    kpi = run.params.kpi
+    return Markdown(text.format(national=run.national_name, completeness_rule=completeness_rule(kpi),
+                                low_numbers_below=kpi.low_numbers_below, assessment_days=kpi.assessment_days,
+                                dxa_days=kpi.dxa_days))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,6 +383,7 @@ def service_time_to_event(run: Run, code: str) -> charts.Chart:
     """Cumulative time from fracture to assessment and to DXA, service against national."""
     limits = {"assessment": run.params.kpi.assessment_days, "dxa": run.params.kpi.dxa_days}
     return charts.time_to_event_pair(run.time_to_event, code, limits, name=run.names.get(code),
+                                     summary=run.time_to_event_summary,
                                      national_name=run.national_name)
 
 
@@ -409,7 +415,7 @@ def service_time_summary(run: Run, code: str) -> Html:
 
 
 def service_completeness(run: Run, code: str) -> charts.Chart:
-    return charts.completeness_bars(run.fields, code)
+    return charts.completeness_bars(run.fields, code, threshold_pct=run.params.kpi.completeness_threshold_pct)
 
 
 def service_issues(run: Run, code: str) -> Html:
@@ -472,7 +478,8 @@ def accounting_table(run: Run) -> Html:
 
 
 def completeness_heatmap(run: Run) -> charts.Chart:
-    return charts.completeness_heatmap(run.fields, names=run.services.set_index("code")["name"].to_dict())
+    return charts.completeness_heatmap(run.fields, names=run.services.set_index("code")["name"].to_dict(),
+                                       threshold_pct=run.params.kpi.completeness_threshold_pct)
 
 
 def issue_counts(run: Run) -> Html:
@@ -588,6 +595,7 @@ def row_rules() -> Html:
 
 def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
     return charts.funnel(run.funnel_tables[kpi_id], run.funnel_curves[kpi_id], kpi_id, names=run.names,
+                         kpi_names=run.kpi_names,
                          highlight=highlight)
 
 
@@ -598,7 +606,8 @@ def funnels(run: Run) -> Html:
 
 def service_funnels(run: Run, code: str) -> charts.Chart:
     """The nine funnels as small multiples, the service ringed on each (service report)."""
-    return charts.funnel_grid(run.funnel_tables, run.funnel_curves, names=run.names, highlight=code)
+    return charts.funnel_grid(run.funnel_tables, run.funnel_curves, names=run.names, highlight=code,
+                              kpi_names=run.kpi_names)
 
 
 def funnel_summary_table(run: Run) -> Html:
@@ -680,7 +689,8 @@ def run_charts(run: Run, code: str = NATIONAL) -> charts.Chart:
     also show the national level for comparison."""
     reference = None if code == NATIONAL else run.monthly[run.monthly["code"] == NATIONAL]
     return charts.run_charts(run.monthly, run.signals, code, TREND_KPIS, _explanations(run, code),
-                             name=run.names.get(code), reference=reference, reference_name=run.national_name)
+                             name=run.names.get(code), reference=reference, reference_name=run.national_name,
+                             points=run.run_chart_points, kpi_names=run.kpi_names)
 
 
 def signal_table(run: Run, code: str = NATIONAL) -> Html:
@@ -725,5 +735,5 @@ def service_p_charts(run: Run, code: str) -> Html:
     note = ""
     if left:
         note = f"<p><small>{esc(p_chart_left_out(left))}</small></p>"
-    figure = charts.p_chart_grid(shown, name=run.names.get(code)).to_html() if shown else ""
+    figure = charts.p_chart_grid(shown, name=run.names.get(code), kpi_names=run.kpi_names).to_html() if shown else ""
     return Html(figure + note)

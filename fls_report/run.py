@@ -125,14 +125,14 @@ class Run:
     @cached_property
     def funnel_tables(self) -> dict[str, pd.DataFrame]:
         """Each funnel of KPI3–KPI11 as drawn: the services' points indexed by code (``x``, ``n``,
-        ``p``, the four limits, ``status``), with the funnel's ``target``, ``phi``, ``tau2`` and
-        ``limits`` in ``attrs``, as ``funnel_points`` and ``funnel_summary`` hold them."""
+        ``p``, the four limits, ``status``), with the funnel's ``target``, ``phi``, ``tau2``,
+        ``limits`` and ``adjusted`` in ``attrs``, as ``funnel_points`` and ``funnel_summary`` hold them."""
         summary = self.funnel_summary.set_index("kpi_id")
         tables = {}
         for kpi_id, points in self.funnel_points.groupby("kpi_id", sort=False):
             table = points.drop(columns="kpi_id").set_index("code")
             table.index.name = None
-            table.attrs = {key: summary.at[kpi_id, key] for key in ("target", "phi", "tau2", "limits")}
+            table.attrs = {key: summary.at[kpi_id, key] for key in ("target", "phi", "tau2", "limits", "adjusted")}
             tables[kpi_id] = table
         return tables
 

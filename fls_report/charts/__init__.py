@@ -30,7 +30,7 @@ Modules
 ``layout``          titles, labels, percentage and month axes, hand-made grid layouts, panels
 ``kpi_results``     :func:`caterpillar`, :func:`identification`
 ``casemix``         :func:`case_mix`
-``time_to_event``   :func:`time_to_event_summary`, :func:`time_to_event_pair`
+``time_to_event``   :func:`time_to_event_pair`
 ``completeness``    :func:`completeness_heatmap`, :func:`completeness_bars`
 ``funnels``         :func:`funnel`, :func:`funnel_grid`
 ``control``         :func:`run_charts`, :func:`p_chart_grid`
@@ -48,7 +48,7 @@ from fls_report.charts.style import (CSS_PX_PER_IN, DPI, FIGURE_WIDTH_IN, GREY_D
                                      HIGHLIGHT_COLOUR, LEVEL_COLOURS, MEDIAN_COLOUR, MISSING_CMAP, NO_RECORDS,
                                      OKABE_ITO, OVER_THRESHOLD_COLOUR, RAG_COLOURS, REFERENCE_COLOUR, SERVICE_COLOUR,
                                      SIGNAL_COLOUR, STYLE)
-from fls_report.charts.time_to_event import time_to_event_pair, time_to_event_summary
+from fls_report.charts.time_to_event import time_to_event_pair
 from fls_report.charts.words import format_days, format_pct
 
 __all__ = [
@@ -56,7 +56,6 @@ __all__ = [
     "caterpillar",
     "identification",
     "case_mix",
-    "time_to_event_summary",
     "time_to_event_pair",
     "completeness_heatmap",
     "completeness_bars",

@@ -18,10 +18,9 @@ from fls_report.charts.layout import (_LINE_10_IN, _LINE_12_IN, _TICK_LABELS_IN,
 from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, MISSING_CMAP, OKABE_ITO, OVER_THRESHOLD_COLOUR,
                                      _styled)
 from fls_report.charts.words import _count, _name_of, _plain, _plural, _truncate, _wrap, format_pct
-from fls_report.params import KpiParams
 
 #: The columns the charts read from ``data_quality_fields`` (outputs.md §3).
-FIELDS_COLUMNS = ("code", "field", "pct_missing")
+FIELDS_COLUMNS = ("code", "field", "pct_missing", "over")
 #: A completeness heatmap with more services than this repeats the field names underneath.
 REPEAT_FIELD_LABELS_AFTER = 40
 
@@ -40,28 +39,19 @@ def _field_label(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _fields_table(fields: pd.DataFrame, threshold_pct: float) -> pd.DataFrame:
-    """``data_quality_fields`` with numeric ``pct_missing`` and ``over`` (more than the threshold).
-
-    ``over`` is decided on the counts, as kpis.md defines it (``100 × missing > threshold ×
-    applicable`` with at least one applicable record), not on the rounded or scaled percentage;
-    without count columns it falls back to ``pct_missing > threshold``.
-    """
+def _fields_table(fields: pd.DataFrame) -> pd.DataFrame:
+    """``data_quality_fields`` with numeric ``pct_missing`` and a boolean ``over``: whether the field
+    is over KPI1's threshold, as the compute stage decided it on the counts (kpis.md)."""
     table = fields.copy()
     table["code"] = table["code"].astype(str)
     table["pct_missing"] = pd.to_numeric(table["pct_missing"], errors="coerce")
-    if {"applicable", "missing"} <= set(table.columns):
-        applicable = pd.to_numeric(table["applicable"], errors="coerce").fillna(0)
-        missing = pd.to_numeric(table["missing"], errors="coerce").fillna(0)
-        table["over"] = (applicable > 0) & (100 * missing > threshold_pct * applicable)
-    else:
-        table["over"] = table["pct_missing"].fillna(-1) > threshold_pct
+    table["over"] = table["over"].map(lambda v: str(v).lower() == "true" if isinstance(v, str) else bool(v))
     return table
 
 
 @_styled
 def completeness_heatmap(fields: pd.DataFrame, names: Mapping[str, str] | None = None,
-                         threshold_pct: float = KpiParams.completeness_threshold_pct) -> Chart:
+                         *, threshold_pct: float) -> Chart:
     """Share of records missing each key field, service by field.
 
     Parameters
@@ -84,7 +74,7 @@ def completeness_heatmap(fields: pd.DataFrame, names: Mapping[str, str] | None =
     title = "Missing data in key fields, by service"
     if not _has_rows(fields, FIELDS_COLUMNS, "data_quality_fields"):
         return _empty(title, "The data-quality table has no rows.")
-    table = _fields_table(fields, threshold_pct)
+    table = _fields_table(fields)
     codes = list(dict.fromkeys(table["code"]))
     field_names = list(dict.fromkeys(table["field"]))
     grid = table.pivot_table(index="code", columns="field", values="pct_missing", aggfunc="first", dropna=False)
@@ -167,7 +157,7 @@ def completeness_heatmap(fields: pd.DataFrame, names: Mapping[str, str] | None =
 @_styled
 @over_backdrop("code", "name")
 def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
-                      threshold_pct: float = KpiParams.completeness_threshold_pct) -> Chart:
+                      *, threshold_pct: float) -> Chart:
     """One service's share of records missing each key field.
 
     Parameters
@@ -192,7 +182,7 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
     title = f"Missing data in key fields: {label}"
     if not _has_rows(fields, FIELDS_COLUMNS, "data_quality_fields"):
         return _empty(title, "The data-quality table has no rows.")
-    table = _fields_table(fields, threshold_pct)
+    table = _fields_table(fields)
     rows = table[table["code"] == str(code)]
     if rows.empty or rows["pct_missing"].isna().all():
         return _empty(title, f"{label} has no in-scope records, so no key field applies.")

@@ -12,17 +12,16 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from fls_report import benchmarks
 from fls_report.charts.chart import Chart, _empty, _has_rows
 from fls_report.charts.layout import (GRID_STATUS_WIDTH, GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _frame, _grid_layout,
                                       _grid_legend, _grid_title, _month_axis, _panel_label, _panel_title,
                                       _pct_axis_top, _pct_top)
 from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, MEDIAN_COLOUR, OKABE_ITO, REFERENCE_COLOUR,
                                      SIGNAL_COLOUR, _styled)
-from fls_report.charts.words import (_count, _kpi_title, _month_words, _name_of, _plain, _plural, _truncate, _wrap,
+from fls_report.charts.words import (_count, _kpi_name, _kpi_title, _month_words, _name_of, _plain, _plural, _truncate, _wrap,
                                      format_pct)
-from fls_report.kpis import KPI_NAMES, NATIONAL
-from fls_report.stats import MIN_USEFUL_POINTS, run_positions
+from fls_report.kpis import NATIONAL
+from fls_report.vocabulary import MIN_USEFUL_POINTS, P_CHART_MIN_MEAN_DENOMINATOR, P_CHART_MIN_MONTHS
 
 #: The columns read from ``monthly_kpis``, the run-chart signals and a p-chart frame.
 MONTHLY_COLUMNS = ("code", "kpi_id", "month", "denominator", "pct")
@@ -50,7 +49,8 @@ def _monthly_pct(monthly: pd.DataFrame, code: str, kpi_id: str, months: Sequence
 @_styled
 def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, kpi_ids: Sequence[str],
                explanations: Mapping[str, str] | None = None, name: str | None = None,
-               reference: pd.DataFrame | None = None, reference_name: str | None = None) -> Chart:
+               reference: pd.DataFrame | None = None, reference_name: str | None = None,
+               points: pd.DataFrame | None = None, kpi_names: Mapping[str, str] | None = None) -> Chart:
     """Run charts for one unit, one small panel per KPI, with the Anhøj signals marked.
 
     Parameters
@@ -79,6 +79,12 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     reference_name : str, optional
         The reference's name in the legend and words (for ``NATIONAL``, the run's national name);
         by default the level's name ("England and Wales" for ``NATIONAL``).
+    points : pandas.DataFrame, optional
+        ``run_chart_points`` (``code``, ``kpi_id``, ``month``, ``on_longest_run``): the points of
+        the longest run as the compute stage found them, marked when that run is a shift.
+    kpi_names : mapping, optional
+        KPI id → name, as the run's ``kpi_results`` has them (its windows in them); by default
+        kpis.md's names.
 
     Returns
     -------
@@ -106,7 +112,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
 
     n_cols = 3 if len(kpi_ids) >= 3 else len(kpi_ids)
     statuses = {k: _run_status(_signal_row(signals, code, k)) for k in kpi_ids}
-    titles = {k: _plain(_wrap(_kpi_title(k), 27)) + "\n" + _wrap(statuses[k], 27) for k in kpi_ids}
+    titles = {k: _plain(_wrap(_kpi_title(k, kpi_names), 27)) + "\n" + _wrap(statuses[k], 27) for k in kpi_ids}
     n_handles = 2 + int(bool(ref_values)) + 2  # at most: the signal frame and the shift's diamonds
     layout = _grid_layout(
         len(kpi_ids), n_cols, 1.75, title_lines=1,
@@ -141,8 +147,10 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         ax.plot(x, series, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, zorder=3, clip_on=False)
         if pd.notna(median):
             ax.axhline(median, color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), zorder=2)
-        if shift and "longest_run" in row.index and "longest_run_side" in row.index:
-            positions = run_positions(series, median, int(row["longest_run"]), str(row["longest_run_side"]))
+        if shift and points is not None:
+            marked = points[(points["code"].astype(str) == str(code)) & (points["kpi_id"] == kpi_id)
+                            & points["on_longest_run"].astype(bool)]
+            positions = [months.index(m) for m in marked["month"].astype(str) if m in months]
             if positions:
                 ax.scatter(x[positions], series[positions], s=34, marker="D", color=SIGNAL_COLOUR,
                            edgecolors=OKABE_ITO["black"], linewidths=0.5, zorder=4, clip_on=False)
@@ -187,7 +195,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     alt_parts = []
     for kpi_id, median, signal, status in described:
         s = values[kpi_id]
-        text = (f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: "
+        text = (f"{kpi_id} {_kpi_name(kpi_id, kpi_names)}: "
                 + (f"{format_pct(s.min())} to {format_pct(s.max())}" if s.notna().any() else "no eligible records")
                 + (f", median {format_pct(median)}" if pd.notna(median) else "")
                 + f"; {explanations[kpi_id] if kpi_id in explanations else status.lower()}"
@@ -255,19 +263,22 @@ def _reference_words(label: str, series: pd.Series) -> str:
 
 
 @_styled
-def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | None = None) -> Chart:
+def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | None = None,
+                 kpi_names: Mapping[str, str] | None = None) -> Chart:
     """p-charts of several KPIs for one unit as small multiples in one figure (3 panels to a row).
 
     Parameters
     ----------
     charts : mapping
-        KPI id → p-chart frame, as :func:`fls_report.benchmarks.p_chart` gives (``month``, ``x``,
+        KPI id → p-chart frame, as :meth:`fls_report.run.Run.p_chart` gives (``month``, ``x``,
         ``n``, ``p``, ``cl``, ``lcl``, ``ucl`` as fractions, ``outside``; the runs analysis in
         ``attrs["runs"]``, Laney's p′ in ``attrs["chart"]``). One panel each, in
         the mapping's order. A KPI whose frame is None (too few months or records for a p-chart)
         or has no month with records gets no panel; the caption names it.
     name : str, optional
         The unit's name, for the title.
+    kpi_names : mapping, optional
+        KPI id → name, as the run's ``kpi_results`` has them; by default kpis.md's names.
 
     Returns
     -------
@@ -283,8 +294,8 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
     """
     items = dict(charts or {})
     title = "p-charts" + (f": {name}" if name else "")
-    needs = (f"A p-chart needs at least {benchmarks.P_CHART_MIN_MONTHS} months with eligible records and on "
-             f"average at least {benchmarks.P_CHART_MIN_MEAN_DENOMINATOR} eligible records a month")
+    needs = (f"A p-chart needs at least {P_CHART_MIN_MONTHS} months with eligible records and on "
+             f"average at least {P_CHART_MIN_MEAN_DENOMINATOR} eligible records a month")
     if not items:
         return _empty(title, "No p-chart was given.")
     panels, left_out = [], []
@@ -310,7 +321,7 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
     n_handles = 3 + int(any_outside) + int(bool(signals))
     layout = _grid_layout(
         len(panels), n_cols, 1.75, title_lines=1,
-        panel_title_lines=max(_wrap(_kpi_title(k), GRID_TITLE_WIDTH).count("\n") + 1 for k, _, _ in panels),
+        panel_title_lines=max(_wrap(_kpi_title(k, kpi_names), GRID_TITLE_WIDTH).count("\n") + 1 for k, _, _ in panels),
         status_lines=1 + runs_lines, bottom_extra_in=math.ceil(n_handles / 3) * _LEGEND_ROW_IN + 0.1,
         xlabel=False,
     )
@@ -327,7 +338,7 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
         runs_label, signal = runs_labels[kpi_id]
         wrapped = _wrap(runs_label, GRID_STATUS_WIDTH)
         outside = int(v["outside"].sum())
-        _panel_title(ax, _kpi_title(kpi_id), 2 + wrapped.count("\n"))
+        _panel_title(ax, _kpi_title(kpi_id, kpi_names), 2 + wrapped.count("\n"))
         _panel_label(ax, f"Centre line {format_pct(v['centre'])}; {_plural(outside, 'month')} outside",
                      line=wrapped.count("\n") + 1, colour=OKABE_ITO["black"])
         _panel_label(ax, wrapped, colour=SIGNAL_COLOUR if signal else OKABE_ITO["black"], bold=signal)
@@ -336,7 +347,7 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
         outside_words = _p_outside_words(v)
         months = v["months"]
         sentences.append(
-            f"{_kpi_title(kpi_id)}: monthly percentages {format_pct(np.nanmin(v['p']))} to "
+            f"{_kpi_title(kpi_id, kpi_names)}: monthly percentages {format_pct(np.nanmin(v['p']))} to "
             f"{format_pct(np.nanmax(v['p']))} over {months[0]} to {months[-1]} around a centre line of "
             f"{format_pct(v['centre'])}, {_p_limit_words(v['kind'])} ({_p_limits_range(v)}); {outside_words}; "
             f"runs analysis: {_runs_words(runs)}."

@@ -18,10 +18,8 @@ from fls_report.charts.layout import (GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _annotat
                                       _grid_legend, _grid_title, _no_panel, _panel_label, _panel_title, _pct_top,
                                       _title)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, HIGHLIGHT_COLOUR, OKABE_ITO, _styled
-from fls_report.charts.words import (_and_list, _count, _kpi_span, _kpi_title, _name_of, _national_name, _plain,
+from fls_report.charts.words import (_and_list, _count, _kpi_name, _kpi_span, _kpi_title, _name_of, _national_name, _plain,
                                      _plural, _short_label, _truncate, _wrap, format_pct)
-from fls_report.kpis import KPI_NAMES
-from fls_report.stats import LIMITS_ADJUSTED, LIMITS_EXACT
 
 #: How each HQIP funnel status is drawn: colour, marker (down for low, up for high), filled
 #: (alarm) or hollow (alert), and the status in words. Colour is never the only signal:
@@ -94,12 +92,9 @@ def _tau2_words(value) -> str:
 def _limits_words(attrs: Mapping) -> str:
     """Which funnel limits were used, in words, with φ and τ² (statistics.md §2)."""
     od = f"φ = {_statistic(attrs.get('phi'))}, τ² = {_tau2_words(attrs.get('tau2'))}"
-    limits = attrs.get("limits")
-    if limits == LIMITS_ADJUSTED:
+    if attrs.get("adjusted"):
         return f"limits widened for over-dispersion ({od}; τ² on the arcsine scale)"
-    if limits == LIMITS_EXACT:
-        return f"exact binomial limits, not widened for over-dispersion ({od})"
-    return f"{limits or 'limits of an unstated method'} ({od})"
+    return f"exact binomial limits, not widened for over-dispersion ({od})"
 
 
 def _status_phrase(status: str) -> str:
@@ -126,18 +121,19 @@ def _sparse_log_ticks(low: float, high: float, most: int = 5) -> list[float]:
 
 @_styled
 def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
-           names: Mapping[str, str] | None = None, highlight: str | None = None) -> Chart:
+           names: Mapping[str, str] | None = None, highlight: str | None = None,
+           kpi_names: Mapping[str, str] | None = None) -> Chart:
     """Funnel plot of one KPI: each service's percentage against its number of patients eligible.
 
-    Draws what :func:`fls_report.benchmarks.funnels` and
-    :func:`~fls_report.benchmarks.funnel_curve` computed; no statistic is worked out here.
+    Draws what the compute stage wrote (``funnel_points``, ``funnel_limits``, ``funnel_summary``;
+    :attr:`fls_report.run.Run.funnel_tables`); no statistic is worked out here.
 
     Parameters
     ----------
     table : pandas.DataFrame
         A funnel table (:func:`fls_report.stats.funnel_table`) indexed by service code: ``x``,
-        ``n``, ``p`` (fraction), limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2``,
-        ``limits`` (statistics.md §2).
+        ``n``, ``p`` (fraction), limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2`` and
+        ``adjusted`` (limits widened for over-dispersion; statistics.md §2).
     curve : pandas.DataFrame
         ``n``, ``low95``, ``high95``, ``low998``, ``high998`` (fractions) over the plotted range.
     kpi_id : str
@@ -147,6 +143,8 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
         target's; by default "England and Wales").
     highlight : str, optional
         A service code to ring in the highlight colour and label with its name and status.
+    kpi_names : mapping, optional
+        KPI id → name, as the run's ``kpi_results`` has them; by default kpis.md's names.
 
     Returns
     -------
@@ -159,7 +157,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
         a smaller range. Alt text and caption state the target, φ, τ², which limits were used
         and the count of services in each status.
     """
-    title = f"{_kpi_title(kpi_id)}: funnel plot of services"
+    title = f"{_kpi_title(kpi_id, kpi_names)}: funnel plot of services"
     if not _has_rows(table, FUNNEL_COLUMNS, "funnel"):
         return _empty(title, "The funnel table has no services.")
     panel = _funnel_panel(kpi_id, table, curve)
@@ -246,7 +244,7 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
     target_words = (f"the {national_name} target of {format_pct(target_pct)}" if pd.notna(target_pct)
                     else "no target line (none given)")
     alt = (
-        f"Funnel plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}: each service's percentage "
+        f"Funnel plot of {_kpi_title(kpi_id, kpi_names)} for {_plural(len(shown), 'service')}: each service's percentage "
         f"(vertical axis) against its number of patients eligible (horizontal axis, log scale, "
         f"{_count(shown['n'].min())} to {_count(shown['n'].max())}), with {target_words} and 95% (alert) "
         f"and 99.8% (alarm) limits; {limits_words}. Services by status: {status_counts}."
@@ -302,14 +300,15 @@ def _funnel_panel(kpi_id: str, table: pd.DataFrame | None, curve: pd.DataFrame |
 @_styled
 @over_backdrop("highlight")
 def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, pd.DataFrame] | None,
-                names: Mapping[str, str] | None = None, highlight: str | None = None) -> Chart:
+                names: Mapping[str, str] | None = None, highlight: str | None = None,
+                kpi_names: Mapping[str, str] | None = None) -> Chart:
     """Funnel plots of several KPIs as small multiples in one figure (3 panels to a row).
 
     Parameters
     ----------
     tables : mapping
         KPI id → funnel table, as :func:`funnel` takes (indexed by service code; ``x``, ``n``,
-        ``p``, limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2``, ``limits``). One panel
+        ``p``, limits, ``status``; ``attrs`` ``target``, ``phi``, ``tau2``, ``adjusted``). One panel
         each, in the mapping's order (KPI3 … KPI11 on a service page: a 3 × 3 grid).
     curves : mapping
         KPI id → limit curves (``n``, ``low95``, ``high95``, ``low998``, ``high998``), as
@@ -320,6 +319,8 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     highlight : str, optional
         A service code to ring in every panel; each panel then says its status in words
         ("Alert, low: 41.2% of 310").
+    kpi_names : mapping, optional
+        KPI id → name, as the run's ``kpi_results`` has them; by default kpis.md's names.
 
     Returns
     -------
@@ -356,7 +357,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     legend_rows = math.ceil(n_handles / 3)
     layout = _grid_layout(
         len(panels), n_cols, 1.8, title_lines=_wrap(title, 95).count("\n") + 1,
-        panel_title_lines=max(_wrap(_kpi_title(k), GRID_TITLE_WIDTH).count("\n") + 1 for k in kpi_ids),
+        panel_title_lines=max(_wrap(_kpi_title(k, kpi_names), GRID_TITLE_WIDTH).count("\n") + 1 for k in kpi_ids),
         status_lines=1, bottom_extra_in=legend_rows * _LEGEND_ROW_IN + 0.1,
     )
     sentences, adjusted, exact, zoomed, not_shown, no_curves = [], [], [], [], {}, []
@@ -364,10 +365,10 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     for i, (ax, panel) in enumerate(zip(layout.axes, panels)):
         kpi_id, shown, rows, attrs = panel["kpi_id"], panel["shown"], panel["rows"], panel["attrs"]
         target_pct, lines, top = panel["target_pct"], panel["lines"], panel["top"]
-        _panel_title(ax, _kpi_title(kpi_id), 1)
+        _panel_title(ax, _kpi_title(kpi_id, kpi_names), 1)
         if shown.empty:
             _no_panel(ax, "No records to show:\nno service has eligible records")
-            sentences.append(f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: no service has eligible records.")
+            sentences.append(f"{kpi_id} {_kpi_name(kpi_id, kpi_names)}: no service has eligible records.")
             if code is not None:
                 changing.append(_panel_label(ax, "Not shown: no eligible records", colour=HIGHLIGHT_COLOUR, bold=True))
                 not_shown.setdefault("no eligible records" if code in panel["rows"].index
@@ -408,7 +409,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
             zoomed.append(f"{kpi_id} ({top:g}%)")
         limits_words = _limits_words(attrs)
         phi_words = f"{kpi_id} (φ = {_statistic(attrs.get('phi'))}, τ² = {_tau2_words(attrs.get('tau2'))})"
-        (adjusted if attrs.get("limits") == LIMITS_ADJUSTED else exact).append(phi_words)
+        (adjusted if attrs.get("adjusted") else exact).append(phi_words)
 
         outside = int((shown["status"] != "in control").sum())
         target_words = (f"target ({national_name}) {format_pct(target_pct)}" if pd.notna(target_pct)
@@ -434,7 +435,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
             changing.append(_panel_label(ax, f"{_plural(len(shown), 'service')}; {_count(outside)} outside the 95% "
                                          "limits"))
         sentences.append(
-            f"{kpi_id} {KPI_NAMES.get(kpi_id, kpi_id)}: {target_words}{service_words}; "
+            f"{kpi_id} {_kpi_name(kpi_id, kpi_names)}: {target_words}{service_words}; "
             f"{_count(outside)} of {_plural(len(shown), 'service')} outside the 95% limits; {limits_words}."
         )
 

@@ -17,9 +17,9 @@ from fls_report.charts.layout import (_LEGEND_ROW_IN, _LINE_10_IN, _LINE_12_IN, 
                                       _title)
 from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, GREY_MID, HIGHLIGHT_COLOUR, OKABE_ITO, RAG_COLOURS,
                                      SERVICE_COLOUR, _styled)
-from fls_report.charts.words import (_count, _kpi_title, _name_of, _national_name, _plain, _plural, _truncate,
+from fls_report.charts.words import (_count, _kpi_name, _kpi_title, _name_of, _national_name, _plain, _plural, _truncate,
                                      _wrap, format_pct)
-from fls_report.kpis import BANDS, DEFAULT_BAND, KPI_NAMES, NATIONAL
+from fls_report.kpis import BANDS, DEFAULT_BAND, NATIONAL
 
 #: The columns the charts read from ``kpi_results`` (outputs.md §3).
 RESULT_COLUMNS = ("level", "code", "kpi_id", "numerator", "denominator", "pct")
@@ -84,6 +84,14 @@ def _left_off_words(n_zero: int, n_blank: int, kpi_id: str) -> str:
     return f"{' and '.join(parts)} {verb} not shown."
 
 
+def _names_of_kpis(results: pd.DataFrame) -> dict[str, str] | None:
+    """The run's KPI names, from ``kpi_results``' ``kpi_name`` (None without the column)."""
+    if "kpi_name" not in results.columns:
+        return None
+    rows = results.drop_duplicates("kpi_id")
+    return dict(zip(rows["kpi_id"], rows["kpi_name"]))
+
+
 @_styled
 def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None) -> Chart:
     """Services ranked by their percentage for one KPI, with 95% intervals.
@@ -111,8 +119,9 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
         the caption. The vertical axis runs from 0 to 100%, further when a value exceeds 100%
         (KPI2), and to less than 100% only when every value and band edge is below 45% (KPI3).
     """
-    kpi_name = KPI_NAMES.get(kpi_id, kpi_id)
-    title = f"{_kpi_title(kpi_id)}, by service"
+    kpi_names = _names_of_kpis(results)
+    kpi_name = _kpi_name(kpi_id, kpi_names)
+    title = f"{_kpi_title(kpi_id, kpi_names)}, by service"
     if not _has_rows(results, RESULT_COLUMNS, "kpi_results"):
         return _empty(title, "The KPI results table is empty.")
     rows = _service_rows(results, kpi_id)
@@ -219,7 +228,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
             f"{_count(int(counts.get(rag, 0)))} {rag} ({words})" for rag, words in _band_words(kpi_id).items()
         ) + "."
     alt = (
-        f"Caterpillar plot of {_kpi_title(kpi_id)} for {_plural(len(shown), 'service')}, ranked from highest "
+        f"Caterpillar plot of {_kpi_title(kpi_id, kpi_names)} for {_plural(len(shown), 'service')}, ranked from highest "
         f"to lowest percentage" + (" with 95% confidence intervals" if has_ci else "")
         + f". Service percentages range from {format_pct(shown['pct'].min())} to {format_pct(shown['pct'].max())}"
         + (f"; the {national_name} figure is {format_pct(national_pct)}." if pd.notna(national_pct) else ".")
@@ -230,7 +239,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
         + (f" {left_off}" if left_off else "")
     )
     caption = (
-        f"{_kpi_title(kpi_id)}: services ranked from highest to lowest"
+        f"{_kpi_title(kpi_id, kpi_names)}: services ranked from highest to lowest"
         + (", with 95% Wilson intervals" if has_ci else "")
         + (f"; dashed line: {national_name} ({format_pct(national_pct)})" if pd.notna(national_pct) else "")
         + ("; hollow markers: low numbers" if len(hollow) else "")
@@ -264,7 +273,7 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
         80% goal of 80/50/80, KPI2's green band edge). Services without a caseload estimate
         (blank denominator) are left off and counted in the caption.
     """
-    title = f"{_kpi_title('KPI2')}: records submitted against expected caseload, by service"
+    title = f"{_kpi_title('KPI2', _names_of_kpis(results))}: records submitted against expected caseload, by service"
     if not _has_rows(results, RESULT_COLUMNS, "kpi_results"):
         return _empty(title, "The KPI results table is empty.")
     rows = _service_rows(results, "KPI2")

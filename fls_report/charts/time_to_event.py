@@ -12,14 +12,13 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, _empty
 from fls_report.charts.layout import (_LINE_10_IN, _LINE_9_IN, _TICK_LABELS_IN, _grid_layout, _grid_title,
                                       _no_panel)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, LEVEL_COLOURS, NO_RECORDS, _styled
 from fls_report.charts.words import _count, _name_of, _plain, _plural, _short_label, _wrap, format_days, format_pct
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, NATIONAL
 from fls_report.params import KpiParams
-from fls_report.stats import weighted_quantiles
 
 EVENT_LABELS: dict[str, str] = {"assessment": "FLS assessment", "dxa": "DXA scan"}
 EVENT_ARTICLES: dict[str, str] = {"assessment": "an", "dxa": "a"}
@@ -45,40 +44,19 @@ def _tte_rows(tte: pd.DataFrame, code: str, event: str) -> pd.DataFrame:
     return rows[(rows["days"] >= 0) & (rows["count"] > 0)]
 
 
-def time_to_event_summary(tte: pd.DataFrame, code: str, event: str) -> dict:
-    """Median and interquartile range of days from fracture to an event, for one level.
+#: The columns read from ``time_to_event_summary``.
+SUMMARY_COLUMNS = ("code", "event", "records", "with_event", "median_days", "q1_days", "q3_days")
 
-    Parameters
-    ----------
-    tte : pandas.DataFrame
-        ``time_to_event``: ``level``, ``code``, ``event``, ``days``, ``count`` (non-zero rows
-        only), ``records``.
-    code : str
-        A service code, ``NATIONAL`` or a nation code (``ENGLAND``, ``WALES``, ``NORTHERN_IRELAND``).
-    event : str
-        ``assessment`` or ``dxa``.
 
-    Returns
-    -------
-    dict
-        ``median``, ``q1``, ``q3`` (days, among records with the event on or after the fracture
-        day; NaN when none had it), ``with_event`` (those records) and ``records`` (the level's
-        denominator; 0 when the table has no rows for the level, which is also what a level whose
-        records never had the event looks like, since only non-zero counts are stored).
-
-    Notes
-    -----
-    Quantiles are Hyndman & Fan (1996) definition 7 (:func:`fls_report.stats.weighted_quantiles`),
-    as ``numpy.percentile`` computes by default on the days expanded one per record, so a median
-    can fall on a half day.
-    """
-    if not _has_rows(tte, TIME_TO_EVENT_COLUMNS, "time_to_event"):
+def _summary_of(summary: pd.DataFrame, code: str, event: str) -> dict:
+    """A level's row of ``time_to_event_summary`` for ``event``: ``median``, ``q1``, ``q3`` (days,
+    as the compute stage found them), ``with_event`` and ``records`` (0 for a level without rows)."""
+    rows = summary[(summary["code"].astype(str) == str(code)) & (summary["event"] == event)]
+    if rows.empty:
         return {"median": float("nan"), "q1": float("nan"), "q3": float("nan"), "with_event": 0, "records": 0}
-    rows = _tte_rows(tte, code, event)
-    all_rows = tte[(tte["code"] == code) & (tte["event"] == event)]
-    records = int(pd.to_numeric(all_rows["records"], errors="coerce").max()) if len(all_rows) else 0
-    q1, median, q3 = weighted_quantiles(rows["days"].to_numpy(), rows["count"].to_numpy(), (0.25, 0.5, 0.75))
-    return {"median": median, "q1": q1, "q3": q3, "with_event": int(rows["count"].sum()), "records": records}
+    row = rows.iloc[0]
+    return {"median": float(row["median_days"]), "q1": float(row["q1_days"]), "q3": float(row["q3_days"]),
+            "with_event": int(row["with_event"]), "records": int(row["records"])}
 
 
 def _cumulative_pct(rows: pd.DataFrame, records: int, last_day: int) -> np.ndarray:
@@ -91,13 +69,15 @@ def _cumulative_pct(rows: pd.DataFrame, records: int, last_day: int) -> np.ndarr
 @_styled
 @over_backdrop("code", "name")
 def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] | None = None,
-                       name: str | None = None, max_days: int = 365, national_name: str | None = None) -> Chart:
+                       name: str | None = None, max_days: int = 365, national_name: str | None = None,
+                       *, summary: pd.DataFrame) -> Chart:
     """Days from fracture to FLS assessment and to DXA, side by side in one figure.
 
     Parameters
     ----------
     tte : pandas.DataFrame
-        ``time_to_event`` (see :func:`time_to_event_summary`).
+        ``time_to_event``: ``level``, ``code``, ``event``, ``days``, ``count`` (non-zero rows
+        only), ``records``.
     code : str
         The service code (or a nation code, or ``NATIONAL`` for the national curves alone).
     limits : mapping, optional
@@ -109,6 +89,9 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
         The last day drawn; events later than this still count in the medians.
     national_name : str, optional
         The run's national name (``kpi_results``); by default "England and Wales".
+    summary : pandas.DataFrame
+        ``time_to_event_summary``: each level's median and interquartile range of days, as the
+        compute stage found them.
 
     Returns
     -------
@@ -125,7 +108,7 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
     title = f"Days from fracture to FLS assessment and to DXA scan: {label}"
     days = {e: int(limits[e]) if limits.get(e) is not None else EVENT_LIMIT_DEFAULTS.get(e, 90)
             for e in TIME_TO_EVENT_PAIR}
-    summaries = {e: time_to_event_summary(tte, code, e) for e in TIME_TO_EVENT_PAIR}
+    summaries = {e: _summary_of(summary, code, e) for e in TIME_TO_EVENT_PAIR}
     has = {e: summaries[e]["records"] > 0 and summaries[e]["with_event"] > 0 for e in TIME_TO_EVENT_PAIR}
     if not any(has.values()):
         return _empty(title, f"{label} has no records with an FLS assessment or a DXA scan on or after the "
@@ -148,7 +131,7 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
             alts.append(f"{event_words}: {label} has no records with {an_event} on or after the fracture date.")
             continue
         handles, words, last_day, own = _tte_panel(ax, tte, code, event, days[event], max_days, label,
-                                                   summaries[event], national_name=national_name)
+                                                   summary, national_name=national_name)
         changing.extend(own)
         changing.append(ax.legend(
             handles=handles, loc="upper left", frameon=False, borderaxespad=0, handlelength=1.8,
@@ -171,7 +154,7 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
 
 
 def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_days: int, label: str,
-               summary: dict, national_name: str = DEFAULT_NATIONAL_NAME
+               summary: pd.DataFrame, national_name: str = DEFAULT_NATIONAL_NAME
                ) -> tuple[list[Line2D], list[tuple], int, list[Line2D]]:
     """Draw one event's cumulative curves (the unit's, and the national level's, named
     ``national_name``) on ``ax``, a half-width panel.
@@ -185,7 +168,7 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
     levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
     if code != NATIONAL:
         levels.append((NATIONAL, national_name, LEVEL_COLOURS[NATIONAL], 1.4, "--"))
-    summaries = {c: (summary if c == code else time_to_event_summary(tte, c, event)) for c, *_ in levels}
+    summaries = {c: _summary_of(summary, c, event) for c, *_ in levels}
     levels = [lv for lv in levels if summaries[lv[0]]["with_event"] > 0]
     last_event = int(max(_tte_rows(tte, c, event)["days"].max() for c, *_ in levels))
     last_day = int(min(max_days, max(last_event, limit + 30)))

@@ -11,20 +11,19 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from fls_report.formatting import BLANK, one_decimal
+from fls_report.vocabulary import BLANK, fmt_pct
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, NATION_NAMES, NATIONAL
 
 
 def format_pct(value) -> str:
     """A percentage to one decimal place, halves rounded up, with ``%`` (``"–"`` if blank)."""
-    text = one_decimal(value)
-    return text if text == BLANK else f"{text}%"
+    return fmt_pct(value, "%")
 
 
 def format_days(value) -> str:
     """A number of days: whole days without a decimal, half days with one."""
     if value is None or pd.isna(value):
-        return "–"
+        return BLANK
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
@@ -103,8 +102,14 @@ def _national_name(names: Mapping[str, str] | None = None, row: pd.Series | None
     return DEFAULT_NATIONAL_NAME
 
 
-def _kpi_title(kpi_id: str) -> str:
-    return f"{kpi_id}: {KPI_NAMES.get(kpi_id, kpi_id)}"
+def _kpi_name(kpi_id: str, kpi_names: Mapping[str, str] | None = None) -> str:
+    """A KPI's name: the run's (``kpi_results``' ``kpi_name``, which states its windows) when
+    given, else kpis.md's name at the default parameters."""
+    return (kpi_names or KPI_NAMES).get(kpi_id, kpi_id)
+
+
+def _kpi_title(kpi_id: str, kpi_names: Mapping[str, str] | None = None) -> str:
+    return f"{kpi_id}: {_kpi_name(kpi_id, kpi_names)}"
 
 
 def _kpi_span(kpi_ids: Sequence[str]) -> str:

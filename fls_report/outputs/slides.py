@@ -497,7 +497,7 @@ def _service_kpi_slide(prs, run: Run, code: str, source: str, ranks: pd.DataFram
 
 def _funnel_chart(run: Run, kpi_id: str, highlight: str | None) -> charts.Chart:
     return charts.funnel(run.funnel_tables[kpi_id], run.funnel_curves[kpi_id], kpi_id, names=run.names,
-                         highlight=highlight)
+                         highlight=highlight, kpi_names=run.kpi_names)
 
 
 def _service_funnel_slide(prs, run: Run, code: str, kpi_id: str, source: str) -> None:
@@ -561,7 +561,8 @@ def _signal_paragraphs(run: Run, code: str, kpi_ids: Iterable[str]) -> list[Para
 def _run_chart(run: Run, code: str, kpi_ids: Sequence[str], name: str | None) -> charts.Chart:
     own = run.signals[run.signals["code"] == code].set_index("kpi_id")
     explanations = {k: signal_explanation(own.loc[k]) for k in kpi_ids if k in own.index}
-    return charts.run_charts(run.monthly, run.signals, code, list(kpi_ids), explanations, name=name)
+    return charts.run_charts(run.monthly, run.signals, code, list(kpi_ids), explanations, name=name,
+                             points=run.run_chart_points, kpi_names=run.kpi_names)
 
 
 def _service_run_chart_slides(prs, run: Run, code: str, source: str) -> None:

@@ -57,12 +57,17 @@ KPI_RESULTS = pa.DataFrameSchema(
     ordered=True,
 )
 
+#: The key of a unit's month of a monthly KPI (KPI2–KPI11), shared by the monthly tables.
+_UNIT_MONTH = {
+    "level": pa.Column(str, pa.Check.isin(_LEVELS)),
+    "code": pa.Column(str),
+    "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
+    "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+}
+
 MONTHLY_KPIS = pa.DataFrameSchema(
     {
-        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
-        "code": pa.Column(str),
-        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
-        "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+        **_UNIT_MONTH,
         "numerator": pa.Column("Int64", pa.Check.ge(0)),
         "denominator": pa.Column("Int64", pa.Check.ge(0), nullable=True),
         "pct": pa.Column(float, pa.Check.ge(0), nullable=True),
@@ -139,10 +144,7 @@ FUNNEL_LIMITS = pa.DataFrameSchema(
 
 RUN_CHART_POINTS = pa.DataFrameSchema(
     {
-        "level": pa.Column(str, pa.Check.isin(_LEVELS)),
-        "code": pa.Column(str),
-        "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
-        "month": pa.Column(str, pa.Check.str_matches(r"^\d{4}-\d{2}$")),
+        **_UNIT_MONTH,
         "pct": pa.Column(float, pa.Check.ge(0), nullable=True),
         "median_pct": pa.Column(float, pa.Check.ge(0), nullable=True),
         "on_longest_run": pa.Column(bool),

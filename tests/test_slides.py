@@ -102,7 +102,9 @@ PACK_CODES = ["S1", EMPTY]
 @pytest.fixture(scope="module")
 def packs(run, tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("packs")
-    written = slides.write_packs(run, folder, codes=PACK_CODES)
+    written = [slides.write_pack(slides.service_pack(run, code), folder / slides.pack_file_name(code))
+               for code in PACK_CODES]
+    written.append(slides.write_pack(slides.national_pack(run), folder / f"{slides.NATIONAL_FILE_STEM}.pptx"))
     return {path.stem: path for path in written}
 
 
@@ -124,7 +126,7 @@ def _table(slide):
     return tables[0]
 
 
-def test_write_packs_names_every_file(packs):
+def test_packs_are_named_by_safe_code_and_written_whole(packs):
     assert list(packs) == ["S1", safe_name(EMPTY), "national"]
     assert safe_name(EMPTY) != EMPTY
     folder = packs["S1"].parent

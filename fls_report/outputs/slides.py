@@ -945,13 +945,3 @@ def pack_file_name(code: str) -> str:
     if name.lower() == NATIONAL_FILE_STEM:
         name = f"{name}-{hashlib.sha256(code.encode('utf-8')).hexdigest()[:8]}"
     return f"{name}.pptx"
-
-
-def write_packs(run: Run, folder: str | Path, codes: Sequence[str] | None = None) -> list[Path]:
-    """Write ``folder/<safe code>.pptx`` for each service (all, or ``codes``) and
-    ``folder/national.pptx``; returns the paths written, services first."""
-    folder = Path(folder)
-    codes = list(run.services["code"]) if codes is None else list(codes)
-    written = [write_pack(service_pack(run, code), folder / pack_file_name(code)) for code in codes]
-    written.append(write_pack(national_pack(run), folder / f"{NATIONAL_FILE_STEM}.pptx"))
-    return written

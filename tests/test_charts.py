@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 from matplotlib.text import Text
 
-from fls_report import benchmarks, charts
+from fls_report import benchmarks, charts, kpis
 from fls_report.charts import backdrop
 from fls_report.charts.style import _house_style
-from fls_report.kpis import KEY_FIELD_NAMES, band
-from fls_report.stats import funnel_table, p_chart as stats_p_chart, wilson_interval
+from fls_report.kpis import KEY_FIELD_NAMES, KPI_NAMES, band
+from fls_report.params import KpiParams
+from fls_report.stats import LIMITS_ADJUSTED, funnel_table, p_chart as stats_p_chart, wilson_interval
 from fls_report.vocabulary import signal_explanation
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -43,8 +44,8 @@ def _result(level, code, name, kpi_id, numerator, denominator, low_numbers=False
         low, high = wilson_interval(float(numerator), float(denominator))
         ci_low, ci_high = 100 * low, 100 * high
     return {"level": level, "code": code, "name": name, "nation": "" if code == "NATIONAL" else "England",
-            "kpi_id": kpi_id, "kpi_name": "", "numerator": numerator, "denominator": denominator, "pct": pct,
-            "ci_low": ci_low, "ci_high": ci_high, "rag": "none", "low_numbers": low_numbers}
+            "kpi_id": kpi_id, "kpi_name": KPI_NAMES[kpi_id], "numerator": numerator, "denominator": denominator,
+            "pct": pct, "ci_low": ci_low, "ci_high": ci_high, "rag": "none", "low_numbers": low_numbers}
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +124,18 @@ def tte() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def tte_summary_of(tte: pd.DataFrame) -> pd.DataFrame:
+    """``time_to_event_summary`` of ``tte`` as the compute stage writes it
+    (:func:`fls_report.kpis.time_to_event_summary`), for every level ``tte`` has rows for."""
+    units = tte[["level", "code"]].drop_duplicates() if len(tte) else pd.DataFrame(columns=["level", "code"])
+    return kpis.time_to_event_summary(tte, units)
+
+
+@pytest.fixture(scope="module")
+def tte_summary(tte) -> pd.DataFrame:
+    return tte_summary_of(tte)
+
+
 @pytest.fixture(scope="module")
 def fields() -> pd.DataFrame:
     """Three services × 17 key fields: S1 has two fields over 20% (and one at exactly 20%, not
@@ -141,7 +154,18 @@ def fields() -> pd.DataFrame:
                 missing = 2
             rows.append({"code": code, "field": field, "applicable": applicable, "missing": missing,
                          "pct_missing": 100 * missing / applicable if applicable else np.nan})
-    return pd.DataFrame(rows)
+    return with_over(pd.DataFrame(rows), THRESHOLD_PCT)
+
+
+#: KPI1's threshold the ``fields`` fixture's ``over`` flags are decided at (kpis.md's default).
+THRESHOLD_PCT = KpiParams.completeness_threshold_pct
+
+
+def with_over(fields: pd.DataFrame, threshold_pct: float) -> pd.DataFrame:
+    """``fields`` with ``over`` as the compute stage decides it on the counts for
+    ``threshold_pct`` (:func:`fls_report.kpis.field_over`)."""
+    over = kpis.field_over(fields["applicable"], fields["missing"], KpiParams(completeness_threshold_pct=threshold_pct))
+    return fields.assign(over=over)
 
 
 NAMES = {"S1": "Alpha Hospital", "S2": "Beta Hospital", "S4": AWKWARD_NAME}
@@ -161,7 +185,10 @@ FUNNEL_NAMES = {code: f"Hospital {code}" for code in FUNNEL_X} | {"E": "Tricky <
 
 
 def _funnel_table(adjust="auto", x=FUNNEL_X, n=FUNNEL_N) -> pd.DataFrame:
-    return funnel_table(pd.Series(x, dtype=float), pd.Series(n, dtype=float), adjust=adjust)
+    """A funnel table with ``attrs["adjusted"]`` as :attr:`fls_report.run.Run.funnel_tables` has it."""
+    table = funnel_table(pd.Series(x, dtype=float), pd.Series(n, dtype=float), adjust=adjust)
+    table.attrs["adjusted"] = table.attrs["limits"] == LIMITS_ADJUSTED
+    return table
 
 
 def _funnel_inputs_for(tables: dict) -> tuple[dict, dict]:
@@ -210,6 +237,13 @@ def run_inputs() -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     signals = benchmarks.run_chart_signals(monthly)
     explanations = {row["kpi_id"]: signal_explanation(row) for _, row in signals.iterrows()}
     return monthly, signals, explanations
+
+
+@pytest.fixture(scope="module")
+def run_points(run_inputs) -> pd.DataFrame:
+    """``run_chart_points`` of ``run_inputs``, as the compute stage writes it."""
+    monthly, signals, _ = run_inputs
+    return benchmarks.run_chart_points(monthly, signals)
 
 
 @pytest.fixture(scope="module")
@@ -305,27 +339,31 @@ BUILDERS = {
     "identification": lambda t: charts.identification(t["results"], highlight="S4"),
     "case_mix": lambda t: charts.case_mix(t["case_mix"], "age band"),
     "time_to_event_pair": lambda t: charts.time_to_event_pair(t["tte"], "S1", {"assessment": 90, "dxa": 90},
-                                                              name="Alpha"),
-    "completeness_heatmap": lambda t: charts.completeness_heatmap(t["fields"], names=NAMES),
-    "completeness_bars": lambda t: charts.completeness_bars(t["fields"], "S1", name="Alpha Hospital"),
+                                                              name="Alpha", summary=t["tte_summary"]),
+    "completeness_heatmap": lambda t: charts.completeness_heatmap(t["fields"], names=NAMES,
+                                                                  threshold_pct=THRESHOLD_PCT),
+    "completeness_bars": lambda t: charts.completeness_bars(t["fields"], "S1", name="Alpha Hospital",
+                                                            threshold_pct=THRESHOLD_PCT),
     "funnel": lambda t: charts.funnel(t["funnel"][0], t["funnel"][1], "KPI4", names=FUNNEL_NAMES, highlight="E"),
     "funnel_grid": lambda t: charts.funnel_grid(t["funnels"][0], t["funnels"][1], names=FUNNEL_NAMES, highlight="E"),
     "run_charts": lambda t: charts.run_charts(t["runs"][0], t["runs"][1], "S1", ["KPI4", "KPI6", "KPI11"],
-                                              t["runs"][2], name=AWKWARD_NAME),
+                                              t["runs"][2], name=AWKWARD_NAME, points=t["points"]),
     "run_charts_reference": lambda t: charts.run_charts(t["runs"][0], t["runs"][1], "S1", ["KPI4", "KPI6", "KPI11"],
-                                                        t["runs"][2], name="Alpha", reference=t["reference"]),
+                                                        t["runs"][2], name="Alpha", reference=t["reference"],
+                                                        points=t["points"]),
     "p_chart_grid": lambda t: charts.p_chart_grid(t["p"], name=AWKWARD_NAME),
 }
-#: The charts drawn from the five tables ``compute`` writes, which must accept an empty one.
+#: The charts drawn from the tables ``compute`` writes, which must accept an empty one.
 FROM_TABLES = ("caterpillar", "identification", "case_mix", "time_to_event_pair", "completeness_heatmap",
                "completeness_bars")
 
 
 @pytest.fixture(scope="module")
-def tables(results, case_mix_table, tte, fields, funnel_inputs, grid_funnels, run_inputs, reference_monthly,
-           p_frames) -> dict:
-    return {"results": results, "case_mix": case_mix_table, "tte": tte, "fields": fields, "funnel": funnel_inputs,
-            "funnels": grid_funnels, "runs": run_inputs, "reference": reference_monthly, "p": p_frames}
+def tables(results, case_mix_table, tte, tte_summary, fields, funnel_inputs, grid_funnels, run_inputs, run_points,
+           reference_monthly, p_frames) -> dict:
+    return {"results": results, "case_mix": case_mix_table, "tte": tte, "tte_summary": tte_summary, "fields": fields,
+            "funnel": funnel_inputs, "funnels": grid_funnels, "runs": run_inputs, "points": run_points,
+            "reference": reference_monthly, "p": p_frames}
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
@@ -364,7 +402,7 @@ def test_caller_rcparams_do_not_change_the_png(case_mix_table):
 
 @pytest.mark.parametrize("name", FROM_TABLES)
 def test_every_chart_accepts_an_empty_table_without_columns(name):
-    empty = {key: pd.DataFrame() for key in ("results", "case_mix", "tte", "fields")}
+    empty = {key: pd.DataFrame() for key in ("results", "case_mix", "tte", "tte_summary", "fields")}
     chart = BUILDERS[name](empty)
     says_no_records(chart)
     figure_parts(chart)
@@ -389,7 +427,8 @@ def test_northern_ireland_has_an_okabe_ito_line_colour_of_its_own():
                           charts.MEDIAN_COLOUR, *charts.RAG_COLOURS.values()}
 
 
-def test_charts_name_the_national_level_from_the_table(results, case_mix_table, monthly, tte, funnel_inputs):
+def test_charts_name_the_national_level_from_the_table(results, case_mix_table, monthly, tte, tte_summary,
+                                                       funnel_inputs):
     """With the NATIONAL row named for a run with Northern Ireland, every chart says that name
     and none says "England and Wales"."""
     named = results.assign(name=results["name"].where(results["code"] != "NATIONAL", EWNI))
@@ -398,7 +437,8 @@ def test_charts_name_the_national_level_from_the_table(results, case_mix_table, 
     drawn = [
         charts.caterpillar(named, "KPI4"), charts.identification(named),
         charts.case_mix(case_mix_table, "age band", names=names),
-        charts.time_to_event_pair(tte, "S1", {"assessment": 90, "dxa": 90}, name="Alpha", national_name=EWNI),
+        charts.time_to_event_pair(tte, "S1", {"assessment": 90, "dxa": 90}, name="Alpha", national_name=EWNI,
+                                  summary=tte_summary),
         charts.funnel(table, curve, "KPI4", names=names),
         charts.funnel_grid({"KPI4": table}, {"KPI4": curve}, names=names),
         charts.run_charts(monthly, None, "S1", ["KPI4"], name="Alpha",
@@ -408,3 +448,51 @@ def test_charts_name_the_national_level_from_the_table(results, case_mix_table, 
         words = chart.alt + chart.caption + " ".join(figure_texts(chart))
         assert "England and Wales" not in words, chart.caption
         assert EWNI in words, chart.caption
+
+
+# --------------------------------------------------------------------------------------------
+# The run's KPI names (which state its windows), given or read from kpi_results
+
+
+RUN_KPI_NAMES = dict(KPI_NAMES, KPI4="FLS assessment within 60 days", KPI5="DXA within 120 days")
+
+
+def _words(chart: charts.Chart) -> str:
+    """The chart's alt text, caption and figure texts, with line breaks as spaces."""
+    return " ".join(" ".join(text.split()) for text in [chart.alt, chart.caption, *figure_texts(chart)])
+
+
+def _panel_titles(chart: charts.Chart) -> list[str]:
+    return [" ".join(ax.get_title(loc="left").split()) for ax in chart.figure.axes]
+
+
+def test_charts_name_kpis_as_the_run_names_them(grid_funnels, funnel_inputs, run_inputs, run_points, p_frames,
+                                                results):
+    """Given the run's KPI names (assessment within 60 days), the titles and words say them;
+    without, kpis.md's names at the default windows."""
+    tables, curves = grid_funnels
+    monthly, signals, explanations = run_inputs
+    table, curve = funnel_inputs
+    new, default = "KPI4: FLS assessment within 60 days", "KPI4: FLS assessment within 90 days"
+    for kpi_names, said, unsaid in ((RUN_KPI_NAMES, new, default), (None, default, new)):
+        grid = charts.funnel_grid(tables, curves, names=FUNNEL_NAMES, highlight="E", kpi_names=kpi_names)
+        assert said in _panel_titles(grid)
+        assert said.replace(":", "") in grid.alt  # "KPI4 FLS assessment within … days: target …"
+        runs = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations, points=run_points,
+                                 kpi_names=kpi_names)
+        assert any(title.startswith(said) for title in _panel_titles(runs))
+        assert said.replace(":", "") in runs.alt
+        p_grid = charts.p_chart_grid(p_frames, name="Alpha", kpi_names=kpi_names)
+        assert said in _panel_titles(p_grid) and said in p_grid.alt
+        single = charts.funnel(table, curve, "KPI4", kpi_names=kpi_names)
+        assert single.figure.texts and said in _words(single) and said in single.alt
+        for chart in (grid, runs, p_grid, single):
+            assert unsaid not in _words(chart)
+    # The caterpillar and identification charts read the names from kpi_results' kpi_name.
+    renamed = results.assign(kpi_name=results["kpi_id"].map({"KPI4": "FLS assessment within 60 days",
+                                                             "KPI2": "Identification (12 months)"}))
+    caterpillar = charts.caterpillar(renamed, "KPI4")
+    assert new in _words(caterpillar) and new in caterpillar.alt and default not in _words(caterpillar)
+    assert default in charts.caterpillar(results, "KPI4").alt
+    identification = charts.identification(renamed)
+    assert "KPI2: Identification (12 months)" in _words(identification)

@@ -18,8 +18,10 @@ import pytest
 
 from fls_report import charts
 from fls_report.charts import backdrop
-from test_charts import (EWNI, FUNNEL_NAMES, _full_draw, _pixels, _tte_rows, assert_drawn_as_whole,  # noqa: F401
-                         fields, fresh_backdrops, grid_funnels, results, tte)
+from fls_report.kpis import KPI_NAMES
+from test_charts import (EWNI, FUNNEL_NAMES, THRESHOLD_PCT, _full_draw, _pixels, _tte_rows,  # noqa: F401
+                         assert_drawn_as_whole, fields, fresh_backdrops, grid_funnels, results, tte, tte_summary_of,
+                         with_over)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,12 @@ def more_tte(tte) -> pd.DataFrame:
         more = pd.concat([more, pd.DataFrame(_tte_rows("service", code, "assessment", counts, 9)),
                           pd.DataFrame(_tte_rows("service", code, "dxa", [(50, 2)], 4))], ignore_index=True)
     return more
+
+
+@pytest.fixture(scope="module")
+def more_summary(more_tte) -> pd.DataFrame:
+    """``time_to_event_summary`` of ``more_tte``, as the compute stage writes it."""
+    return tte_summary_of(more_tte)
 
 
 # --------------------------------------------------------------------------------------------
@@ -47,8 +55,8 @@ def test_funnel_grid_over_a_cached_backdrop_is_the_full_drawing(grid_funnels, fr
     assert len({grid.to_png() for grid in grids}) == 4  # each says its own service
 
 
-def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(more_tte, fresh_backdrops):
-    pairs = [charts.time_to_event_pair(more_tte, code, {"assessment": 90, "dxa": 90}, name=name)
+def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(more_tte, more_summary, fresh_backdrops):
+    pairs = [charts.time_to_event_pair(more_tte, code, {"assessment": 90, "dxa": 90}, name=name, summary=more_summary)
              for code, name in (("S2", "Beta"), ("S3", "Gamma"), ("S1", "Alpha"), ("NATIONAL", None))]
     assert_drawn_as_whole(pairs)
     # S2 and S3 have both events and the same days drawn: one backdrop, each curve its own.
@@ -57,14 +65,15 @@ def test_time_to_event_pair_over_a_cached_backdrop_is_the_full_drawing(more_tte,
 
 
 def test_completeness_bars_over_a_cached_backdrop_is_the_full_drawing(fields, fresh_backdrops):
-    bars = [charts.completeness_bars(fields, code, name=name) for code, name in (("S1", "Alpha"), ("S4", "Delta"))]
+    bars = [charts.completeness_bars(fields, code, name=name, threshold_pct=THRESHOLD_PCT)
+            for code, name in (("S1", "Alpha"), ("S4", "Delta"))]
     assert_drawn_as_whole(bars)
     assert bars[0].backdrop == bars[1].backdrop and len(backdrop._BACKDROPS) == 1
     assert bars[0].to_png() != bars[1].to_png()
     # A field's value at 100% keeps its label inside the figure (room is kept on the right).
     full = fields.assign(missing=np.where(fields["field"] == "sex", 10, fields["missing"]))
     full["pct_missing"] = 100 * full["missing"] / full["applicable"].where(full["applicable"] > 0)
-    chart = charts.completeness_bars(full, "S1")
+    chart = charts.completeness_bars(with_over(full, THRESHOLD_PCT), "S1", threshold_pct=THRESHOLD_PCT)
     chart.to_png()
     label = [t for t in chart.figure.axes[0].texts if t.get_text().startswith("100.0%")][0]
     renderer = chart.figure.canvas.get_renderer()
@@ -82,8 +91,8 @@ def test_identification_over_a_cached_backdrop_is_the_full_drawing(results, fres
 
 def test_charts_without_a_highlight_to_draw_have_no_backdrop(results, fields):
     assert charts.caterpillar(results, "KPI4", highlight="S1").backdrop is None
-    assert charts.completeness_bars(fields, "S2").backdrop is None  # "No records to show"
-    assert charts.completeness_bars(fields, "S2").changing == ()
+    assert charts.completeness_bars(fields, "S2", threshold_pct=THRESHOLD_PCT).backdrop is None  # "No records to show"
+    assert charts.completeness_bars(fields, "S2", threshold_pct=THRESHOLD_PCT).changing == ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,16 +115,38 @@ HIGHLIGHT = {
 
 
 @pytest.fixture(scope="module")
-def inputs(results, fields, more_tte, grid_funnels) -> dict:
+def inputs(results, fields, more_tte, more_summary, grid_funnels) -> dict:
     """Each backdrop chart's arguments, every one given."""
     tables, curves = grid_funnels
     return {
         "identification": {"results": results, "highlight": "S4"},
-        "completeness_bars": {"fields": fields, "code": "S1", "name": "Alpha", "threshold_pct": 20.0},
+        "completeness_bars": {"fields": fields, "code": "S1", "name": "Alpha", "threshold_pct": THRESHOLD_PCT},
         "time_to_event_pair": {"tte": more_tte, "code": "S2", "limits": {"assessment": 90, "dxa": 90},
-                               "name": "Beta", "max_days": 365, "national_name": None},
-        "funnel_grid": {"tables": tables, "curves": curves, "names": FUNNEL_NAMES, "highlight": "E"},
+                               "name": "Beta", "max_days": 365, "national_name": None, "summary": more_summary},
+        "funnel_grid": {"tables": tables, "curves": curves, "names": FUNNEL_NAMES, "highlight": "E",
+                        "kpi_names": dict(KPI_NAMES)},
     }
+
+
+def as_computed(chart: str, given: dict, changed: str) -> dict:
+    """``given`` with what the compute stage derives from the inputs that changed derived again,
+    so that a case changes one input and the tables stay consistent: ``fields``' ``over`` flags
+    follow its counts and the threshold; ``summary`` follows ``tte``, unless the case changes
+    ``summary`` itself."""
+    if chart == "completeness_bars":
+        return dict(given, fields=with_over(given["fields"], given["threshold_pct"]))
+    if chart == "time_to_event_pair" and changed != "summary":
+        return dict(given, summary=tte_summary_of(given["tte"]))
+    return given
+
+
+def _summary_set(summary: pd.DataFrame, code: str, **values) -> pd.DataFrame:
+    """A copy of ``summary`` with the assessment row of ``code`` given ``values``."""
+    changed = summary.copy()
+    where = (changed["code"] == code) & (changed["event"] == "assessment")
+    for column, value in values.items():
+        changed.loc[where, column] = value
+    return changed
 
 
 def _set(frame: pd.DataFrame, where, column: str, value) -> pd.DataFrame:
@@ -152,6 +183,7 @@ CHANGES = [
      lambda t: t.replace({"field": {"sex": "sex_at_birth"}}), False),
     ("completeness_bars", "fields", "another service's share missing, not drawn",
      lambda t: _set(t, lambda f: (f["code"] == "S4") & (f["field"] == "sex"), "missing", 9), True),
+    # The threshold line moves, and the over flags follow it (as_computed): date_dxa (30%) is no longer over.
     ("completeness_bars", "threshold_pct", "the threshold", lambda _: 30.0, False),
     ("time_to_event_pair", "tte", "the national curve",
      lambda t: _set(t, lambda f: (f["code"] == "NATIONAL") & (f["event"] == "assessment") & (f["days"] == 30),
@@ -162,6 +194,12 @@ CHANGES = [
     ("time_to_event_pair", "limits", "a limit", lambda limits: dict(limits, assessment=60), False),
     ("time_to_event_pair", "max_days", "the last day drawn", lambda _: 60, False),
     ("time_to_event_pair", "national_name", "the national name", lambda _: EWNI, False),
+    ("time_to_event_pair", "summary", "the service's median, in its legend",
+     lambda s: _summary_set(s, "S2", median_days=45.0), False),
+    ("time_to_event_pair", "summary", "the national IQR, in its legend",
+     lambda s: _summary_set(s, "NATIONAL", q3_days=99.0), False),
+    ("time_to_event_pair", "summary", "another service's median, not drawn",
+     lambda s: _summary_set(s, "S3", median_days=21.0), True),
     ("funnel_grid", "tables", "a service's percentage",
      lambda tables: _in_kpi(tables, "KPI4", lambda t: _set(t, lambda f: f.index == "B", "p", 0.5)), False),
     ("funnel_grid", "tables", "a target (a table's attrs)",
@@ -171,6 +209,10 @@ CHANGES = [
      lambda curves: _in_kpi(curves, "KPI4", lambda c: c.assign(high95=c["high95"] * 0.9)), False),
     ("funnel_grid", "names", "the national name", lambda names: dict(names, NATIONAL=EWNI), False),
     ("funnel_grid", "names", "another service's name, not drawn", lambda names: dict(names, C="Renamed"), True),
+    ("funnel_grid", "kpi_names", "a KPI's name, in its panel's title",
+     lambda kpi_names: dict(kpi_names, KPI4="FLS assessment within 60 days"), False),
+    ("funnel_grid", "kpi_names", "a KPI's name without a panel, not drawn",
+     lambda kpi_names: dict(kpi_names, KPI11="On treatment at 12 months"), True),
 ]
 
 
@@ -183,7 +225,7 @@ def test_a_backdrop_is_redrawn_when_any_input_but_the_highlight_changes(chart, p
     given = inputs[chart]
     first = DRAW[chart](**given)
     first.to_png()
-    changed = DRAW[chart](**dict(given, **{param: change(given[param])}))
+    changed = DRAW[chart](**as_computed(chart, dict(given, **{param: change(given[param])}), param))
     assert changed.backdrop is not None and changed.backdrop != first.backdrop
     assert np.array_equal(_pixels(changed.to_png()), _pixels(_full_draw(changed)))
     assert (changed.to_png() == first.to_png()) == same_pixels, what

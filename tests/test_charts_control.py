@@ -11,14 +11,20 @@ from matplotlib.colors import to_hex
 from fls_report import charts
 from fls_report.stats import p_chart as stats_p_chart
 from test_charts import (AWKWARD_NAME, ESCAPED_SCRIPT, _months, figure_parts, figure_texts, p_frame,  # noqa: F401
-                         p_frames, reference_monthly, run_inputs, says_no_records)
+                         p_frames, reference_monthly, run_inputs, run_points, says_no_records)
 
 
-def test_run_charts_shift_is_explained_and_short_series_claim_no_signal(run_inputs):
+def _diamond_months(ax, months: list[str]) -> list[str]:
+    """The months marked with the shift's diamonds on a run-chart panel."""
+    return [months[round(float(x))] for c in ax.collections for x, _ in c.get_offsets()]
+
+
+def test_run_charts_shift_is_explained_and_short_series_claim_no_signal(run_inputs, run_points):
     monthly, signals, explanations = run_inputs
     by_kpi = signals.set_index("kpi_id")
     assert by_kpi.at["KPI4", "shift"] and not by_kpi.at["KPI6", "signal"] and by_kpi.at["KPI11", "useful_points"] == 4
-    chart = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6", "KPI11"], explanations, name="Alpha")
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6", "KPI11"], explanations, name="Alpha",
+                              points=run_points)
     parts = figure_parts(chart)
     assert f"KPI4: {explanations['KPI4']}" in chart.caption
     assert "a run of 12 months below the median" in chart.caption
@@ -27,9 +33,33 @@ def test_run_charts_shift_is_explained_and_short_series_claim_no_signal(run_inpu
     assert "KPI11 20 months" in chart.caption  # gaps are counted, not drawn as zeros
     titles = [" ".join(ax.get_title(loc="left").split()) for ax in chart.figure.axes]
     assert "Signal" in titles[0] and "Signal" not in titles[1] and "Too few useful months (4)" in titles[2]
-    diamonds = [c for c in chart.figure.axes[0].collections if len(c.get_offsets())]
-    assert sum(len(c.get_offsets()) for c in diamonds) == by_kpi.at["KPI4", "longest_run"]
+    # The shift's diamonds sit on the months run_chart_points puts on the longest run, and only there.
+    months = _months(24)
+    on_run = run_points[(run_points["kpi_id"] == "KPI4") & run_points["on_longest_run"]]["month"].tolist()
+    assert len(on_run) == by_kpi.at["KPI4", "longest_run"]
+    assert sorted(_diamond_months(chart.figure.axes[0], months)) == sorted(on_run)
+    assert _diamond_months(chart.figure.axes[1], months) == []  # KPI6 has no shift: nothing marked
     assert "Alpha (S1)" in parts["alt"]
+
+
+def test_run_charts_mark_the_points_the_table_gives(run_inputs, run_points):
+    """The diamonds come from ``run_chart_points``, as the compute stage found the longest run;
+    the chart does not find the run again."""
+    monthly, signals, explanations = run_inputs
+    months = _months(24)
+    given = run_points.copy()
+    kpi4 = given["kpi_id"] == "KPI4"
+    given.loc[kpi4, "on_longest_run"] = given.loc[kpi4, "month"].isin(months[-3:])
+    chart = charts.run_charts(monthly, signals, "S1", ["KPI4"], explanations, points=given)
+    assert sorted(_diamond_months(chart.figure.axes[0], months)) == months[-3:]
+    # Without the points table there is nothing to mark; the words still explain the shift.
+    plain = charts.run_charts(monthly, signals, "S1", ["KPI4"], explanations)
+    assert _diamond_months(plain.figure.axes[0], months) == []
+    assert f"KPI4: {explanations['KPI4']}" in plain.caption
+    # Another unit's or KPI's points mark nothing here.
+    elsewhere = run_points.assign(code="S9")
+    assert _diamond_months(charts.run_charts(monthly, signals, "S1", ["KPI4"], explanations,
+                                             points=elsewhere).figure.axes[0], months) == []
 
 
 def test_run_charts_without_signals_and_with_awkward_names(run_inputs):

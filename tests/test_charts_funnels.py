@@ -37,6 +37,23 @@ def test_funnel_exact_limits_are_named(funnel_inputs):
         assert f"φ = {table.attrs['phi']:.1f}" in words
 
 
+def test_funnel_limits_words_follow_the_tables_adjusted_flag():
+    """Which limits were used is ``attrs["adjusted"]``, as the compute stage wrote it in
+    ``funnel_summary`` (Run.funnel_tables); the words need no ``limits`` text to compare."""
+    for adjust, adjusted, words in (("auto", True, "limits widened for over-dispersion"),
+                                    ("none", False, "exact binomial limits, not widened for over-dispersion")):
+        table = _funnel_table(adjust=adjust)
+        assert table.attrs["adjusted"] is adjusted
+        curve = benchmarks.funnel_curve(table)
+        table.attrs = {key: table.attrs[key] for key in ("target", "phi", "tau2", "adjusted")}
+        chart = charts.funnel(table, curve, "KPI4")
+        assert words in chart.alt and words in chart.caption
+        grid = charts.funnel_grid({"KPI4": table}, {"KPI4": curve})
+        assert words in grid.alt
+        assert ("Limits were widened for over-dispersion" in grid.caption) is adjusted
+        assert ("Exact binomial limits, not widened for over-dispersion, for KPI4" in grid.caption) is not adjusted
+
+
 def test_funnel_highlight_is_annotated_with_status_in_words_and_escaped(funnel_inputs):
     table, curve = funnel_inputs
     assert table.at["E", "status"] == "alarm low"

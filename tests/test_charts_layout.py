@@ -11,7 +11,8 @@ from fls_report import charts
 from fls_report.charts.layout import _figure, _month_axis
 from fls_report.charts.style import _house_style
 from test_charts import (BUILDERS, _full_draw, _pixels, case_mix_table, fields, funnel_inputs,  # noqa: F401
-                         grid_funnels, p_frame, p_frames, reference_monthly, results, run_inputs, tables, tte)
+                         grid_funnels, p_frame, p_frames, reference_monthly, results, run_inputs, run_points, tables,
+                         tte, tte_summary)
 
 
 @pytest.mark.parametrize("name", ["funnel_grid", "p_chart_grid", "time_to_event_pair", "run_charts",

@@ -6,55 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
-from fls_report import charts, kpis
+from fls_report import charts
 from test_charts import (AWKWARD_NAME, ESCAPED_SCRIPT, _tte_rows, figure_parts, figure_texts,  # noqa: F401
                          says_no_records, tte, tte_summary, tte_summary_of)
-
-# --------------------------------------------------------------------------------------------
-# The summary the pair draws its medians from. These two tests test the compute stage
-# (fls_report.kpis.time_to_event_summary, over fls_report.stats.weighted_quantiles), not a chart:
-# since issue 13 the chart reads the summary table and computes nothing. They belong in
-# tests/test_kpis.py and stay here only until they are moved (this change could edit only
-# tests/test_charts*.py).
-
-
-def _summary_row(summary: pd.DataFrame, code: str, event: str) -> pd.Series:
-    rows = summary[(summary["code"] == code) & (summary["event"] == event)]
-    assert len(rows) == 1
-    return rows.iloc[0]
-
-
-UNIT_X = pd.DataFrame({"level": ["service"], "code": ["X"]})
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_time_to_event_summary_matches_numpy_on_expanded_days(seed):
-    rng = np.random.default_rng(seed)
-    days = np.sort(rng.choice(np.arange(0, 200), size=rng.integers(1, 25), replace=False))
-    counts = rng.integers(1, 6, size=len(days))
-    table = pd.DataFrame(_tte_rows("service", "X", "dxa", zip(days, counts), int(counts.sum()) + 4))
-    summary = _summary_row(kpis.time_to_event_summary(table.sample(frac=1, random_state=seed), UNIT_X), "X", "dxa")
-    expanded = np.repeat(days, counts)
-    q1, median, q3 = np.percentile(expanded, [25, 50, 75])
-    assert summary["q1_days"] == pytest.approx(q1, abs=1e-9)
-    assert summary["median_days"] == pytest.approx(median, abs=1e-9)
-    assert summary["q3_days"] == pytest.approx(q3, abs=1e-9)
-    assert summary["with_event"] == len(expanded)
-    assert summary["records"] == int(counts.sum()) + 4
-
-
-def test_time_to_event_summary_small_cases(tte):
-    one = pd.DataFrame(_tte_rows("service", "X", "assessment", [(7, 1)], 3))
-    row = _summary_row(kpis.time_to_event_summary(one, UNIT_X), "X", "assessment")
-    assert (row["median_days"], row["q1_days"], row["q3_days"], row["with_event"], row["records"]) == (7, 7, 7, 1, 3)
-    two = pd.DataFrame(_tte_rows("service", "X", "assessment", [(4, 1), (9, 1)], 2))
-    assert _summary_row(kpis.time_to_event_summary(two, UNIT_X), "X", "assessment")["median_days"] == 6.5
-    nobody = pd.DataFrame({"level": ["service"], "code": ["nobody"]})
-    none = _summary_row(kpis.time_to_event_summary(tte, nobody), "nobody", "assessment")
-    assert none["with_event"] == 0 and none["records"] == 0 and np.isnan(none["median_days"])
-
 
 # --------------------------------------------------------------------------------------------
 # The pair of cumulative curves

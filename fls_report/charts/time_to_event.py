@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty
+from fls_report.charts.chart import Chart, _empty, _has_rows
 from fls_report.charts.layout import (_LINE_10_IN, _LINE_9_IN, _TICK_LABELS_IN, _grid_layout, _grid_title,
                                       _no_panel)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, LEVEL_COLOURS, NO_RECORDS, _styled
@@ -51,7 +51,10 @@ SUMMARY_COLUMNS = ("code", "event", "records", "with_event", "median_days", "q1_
 def _summary_of(summary: pd.DataFrame, code: str, event: str) -> dict:
     """A level's row of ``time_to_event_summary`` for ``event``: ``median``, ``q1``, ``q3`` (days,
     as the compute stage found them), ``with_event`` and ``records`` (0 for a level without rows)."""
-    rows = summary[(summary["code"].astype(str) == str(code)) & (summary["event"] == event)]
+    if not _has_rows(summary, SUMMARY_COLUMNS, "time_to_event_summary"):
+        rows = summary.iloc[0:0]
+    else:
+        rows = summary[(summary["code"].astype(str) == str(code)) & (summary["event"] == event)]
     if rows.empty:
         return {"median": float("nan"), "q1": float("nan"), "q3": float("nan"), "with_event": 0, "records": 0}
     row = rows.iloc[0]

@@ -163,8 +163,8 @@ def built_site(small_run) -> Path:
 # Slow tests: the ones that build a site (or the whole demo). `make test-fast` leaves them out;
 # `make test` and CI run everything.
 
-#: Fixtures that build a site: a test that uses one is slow.
-SITE_FIXTURES = {"built_site", "webtool_site", "ni_site", "two_builds", "run_folder", "packs_site", "params_site"}
+#: Fixtures that build a site, or compute the whole demo (both years): a test that uses one is slow.
+SITE_FIXTURES = {"built_site", "webtool_site", "ni_site", "two_builds", "run_folder", "params_site", "demo", "years"}
 
 
 def pytest_collection_modifyitems(config, items):

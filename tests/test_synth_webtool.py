@@ -521,6 +521,7 @@ def test_falls_pairs_in_the_files_use_every_rule(medium):
 # The demo at the defaults, parameters, mapping
 
 
+@pytest.mark.slow
 def test_demo_at_the_defaults_and_its_params_file(tmp_path):
     """One run at the default size (a few seconds): row counts per file and per left-out role,
     no records that could collide, and params/demo-webtool.yml listing exactly these files."""

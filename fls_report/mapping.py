@@ -191,6 +191,15 @@ def _questions(name: str, raw: Any) -> dict[str, Question]:
     return out
 
 
+def _claim(name: str, key: str, claimed: dict[str, str], texts, compare, owner: str, what: str) -> None:
+    """Give each of ``texts`` (compared as ``compare`` makes them) to ``owner``; one already given
+    to another is an error naming both."""
+    for text in texts:
+        other = claimed.setdefault(compare(text), owner)
+        if other != owner:
+            raise InputError(f"{name}: key '{key}': {what} '{text}' is already an alias of '{other}'")
+
+
 def _header_aliases(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     claimed: dict[str, str] = {}
@@ -199,10 +208,7 @@ def _header_aliases(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
         if column not in dd.EXTRACT_COLUMNS:
             raise InputError(f"{name}: key '{key}': '{column}' is not a column of the extract contract")
         out[column] = _texts(name, key, aliases)
-        for alias in out[column]:
-            other = claimed.setdefault(header_key(alias), column)
-            if other != column:
-                raise InputError(f"{name}: key '{key}': header '{alias}' is already an alias of {other}")
+        _claim(name, key, claimed, out[column], header_key, column, "header")
     return out
 
 
@@ -218,8 +224,5 @@ def _value_aliases(name: str, raw: Any) -> dict[str, tuple[str, ...]]:
                 "(a value alias must name a canonical category value or therapy token, spelt exactly)"
             )
         out[canonical] = _texts(name, key, spellings)
-        for spelling in out[canonical]:
-            other = claimed.setdefault(value_key(spelling), canonical)
-            if other != canonical:
-                raise InputError(f"{name}: key '{key}': spelling '{spelling}' is already an alias of '{other}'")
+        _claim(name, key, claimed, out[canonical], value_key, canonical, "spelling")
     return out

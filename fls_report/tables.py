@@ -93,18 +93,24 @@ FUNNEL_SUMMARY = pa.DataFrameSchema(
     ordered=True,
 )
 
+#: An Anhøj runs analysis (statistics.md §3): the counts and limits of the run-chart signals
+#: and of the p-charts' runs.
+_RUNS = {
+    "useful_points": pa.Column(int, pa.Check.ge(0)),
+    "longest_run": pa.Column(int, pa.Check.ge(0)),
+    "longest_run_limit": pa.Column("Int64", nullable=True),
+    "longest_run_side": pa.Column(str, pa.Check.isin(["", "above", "below"])),
+    "crossings": pa.Column(int, pa.Check.ge(0)),
+    "crossings_limit": pa.Column("Int64", nullable=True),
+}
+
 RUN_CHART_SIGNALS = pa.DataFrameSchema(
     {
         "level": pa.Column(str, pa.Check.isin(_LEVELS)),
         "code": pa.Column(str),
         "kpi_id": pa.Column(str, pa.Check.isin(list(KPI_IDS[1:]))),
         "median_pct": pa.Column(float, pa.Check.ge(0), nullable=True),
-        "useful_points": pa.Column(int, pa.Check.ge(0)),
-        "longest_run": pa.Column(int, pa.Check.ge(0)),
-        "longest_run_limit": pa.Column("Int64", nullable=True),
-        "longest_run_side": pa.Column(str, pa.Check.isin(["", "above", "below"])),
-        "crossings": pa.Column(int, pa.Check.ge(0)),
-        "crossings_limit": pa.Column("Int64", nullable=True),
+        **_RUNS,
         "shift": pa.Column(bool),
         "too_few_crossings": pa.Column(bool),
         "signal": pa.Column(bool),
@@ -175,12 +181,7 @@ P_CHART_RUNS = pa.DataFrameSchema(
     {
         "code": pa.Column(str),
         "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
-        "useful_points": pa.Column(int, pa.Check.ge(0)),
-        "longest_run": pa.Column(int, pa.Check.ge(0)),
-        "longest_run_limit": pa.Column("Int64", nullable=True),
-        "longest_run_side": pa.Column(str, pa.Check.isin(["", "above", "below"])),
-        "crossings": pa.Column(int, pa.Check.ge(0)),
-        "crossings_limit": pa.Column("Int64", nullable=True),
+        **_RUNS,
         "signal": pa.Column(bool),
     },
     strict=True,

@@ -180,6 +180,7 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         failed=[job.title for job in jobs if job.code in failed],
         downloads=written,
         national_name=run.national_name,
+        low_numbers_below=params.kpi.low_numbers_below,
     )
     kept = {r["code"]: r for r in earlier.get("reports", [])} if codes is not None else {}
     entries = {**kept, **{p.job.code: p.entry(out.root) for p in plans if p.job.code not in failed}}

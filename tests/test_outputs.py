@@ -121,3 +121,8 @@ def test_the_same_numbers_on_the_page_slides_workbook_and_pdf(params_site):
     kpi1 = own.loc["KPI1"]
     assert int(kpi1["denominator"]) - int(kpi1["numerator"]) == len(over)  # KPI1 and the chart's flags agree
     assert f"{len(over)} of the {int(kpi1['denominator'])} key fields that apply have more than 30%" in slides
+
+
+def test_the_index_states_the_low_numbers_parameter(params_site):
+    index = html_text(params_site.params.output / "site" / "index.html")
+    assert "† fewer than 5 in the denominator: interpret with care" in index and "fewer than 10" not in index

@@ -25,7 +25,8 @@ from fls_report import __version__
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
 from fls_report.outputs.workbook import workbook_bytes, write_workbook
-from fls_report.vocabulary import band_word, fmt_pct
+from fls_report.params import KpiParams
+from fls_report.vocabulary import band_word, fmt_pct, low_numbers_note
 
 if TYPE_CHECKING:
     from fls_report.execute import ReportJob
@@ -226,9 +227,12 @@ def _jinja() -> jinja2.Environment:
 
 
 def write_index(site: Site, manifest: dict, services: list[dict], pages: list[dict], failed: list[str],
-                downloads: list[Path], national_name: str = DEFAULT_NATIONAL_NAME) -> Path:
+                downloads: list[Path], national_name: str = DEFAULT_NATIONAL_NAME,
+                low_numbers_below: int = KpiParams.low_numbers_below) -> Path:
     """The index page: every report with headline results and links, and the downloads.
-    ``national_name`` is the run's national level's name (``kpi_results``' NATIONAL row)."""
+    ``national_name`` is the run's national level's name (``kpi_results``' NATIONAL row);
+    ``low_numbers_below`` the run's parameter, which the caution mark's words state."""
+    caution = low_numbers_note(KpiParams(low_numbers_below=low_numbers_below))
     markup = _jinja().get_template("index.html.j2").render(
         page=page_resources(manifest, "Reports", 0),
         params=manifest["params"],
@@ -238,6 +242,8 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         downloads=[{"href": f"downloads/{p.name}", "name": p.name, "size_kb": max(1, p.stat().st_size // 1024)} for p in downloads],
         version=__version__,
         national_name=national_name,
+        caution=caution,
+        caution_title=caution[:1].upper() + caution[1:],
     )
     return write_text_atomic(site.index, markup)
 

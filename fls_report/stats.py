@@ -524,6 +524,48 @@ def run_positions(values, centre: float, length: int, side: str) -> list[int]:
     return max(on_side, key=len) if on_side else []
 
 
+#: Below this expected count the chi-squared approximation is not trusted (kpis.md, *Breakdowns*).
+CHI2_MIN_EXPECTED = 5
+
+
+def chi2_equal_proportions(x, n) -> dict:
+    """Pearson's chi-squared test that the groups share one proportion (kpis.md, *Breakdowns*).
+
+    The 2 × k table of ``x`` (numerators) and ``n − x`` goes to ``scipy.stats.chi2_contingency``
+    without continuity correction.
+
+    Parameters
+    ----------
+    x, n : array-like
+        Numerator and denominator of each group (denominators above 0).
+
+    Returns
+    -------
+    dict
+        ``chi2``, ``df``, ``p_value`` and ``note``; the three statistics are NaN (None for
+        ``df``) and ``note`` says why when fewer than two groups are given, or when any expected
+        count is below :data:`CHI2_MIN_EXPECTED`. A table whose outcomes are all one way (every
+        patient met the KPI, or none did) has no test either.
+
+    References
+    ----------
+    Agresti A. *Categorical Data Analysis*, 3rd ed., §3.2. scipy.stats.chi2_contingency.
+    """
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    blank = {"chi2": np.nan, "df": None, "p_value": np.nan}
+    if x.size < 2:
+        return {**blank, "note": "fewer than two groups with eligible patients"}
+    observed = np.vstack([x, n - x])
+    if (observed.sum(axis=1) == 0).any():
+        return {**blank, "note": "every eligible patient had the same outcome"}
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    if (expected < CHI2_MIN_EXPECTED).any():
+        return {**blank, "note": f"an expected count is below {CHI2_MIN_EXPECTED}"}
+    result = _scipy_stats().chi2_contingency(observed, correction=False)
+    return {"chi2": float(result.statistic), "df": int(result.dof), "p_value": float(result.pvalue), "note": ""}
+
+
 # -- §4 p-charts ---------------------------------------------------------------------------------
 
 

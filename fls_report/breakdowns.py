@@ -32,6 +32,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
 NON_HIP_NON_SPINE: tuple[str, ...] = ("Wrist", "Humerus", "Pelvis", "Other")
 #: Level order of the table: the national level, nations, regions, services.
 LEVELS: tuple[str, ...] = ("national", "nation", "region", "service")
+#: Characteristic and KPI pairs not tested, and why: the KPI is defined by the characteristic.
+BY_DEFINITION: dict[tuple[str, str], str] = {
+    ("fracture site", "KPI3"): "KPI3 counts spine fractures: it differs by fracture site by definition",
+}
 #: Levels whose group differences are tested.
 TESTED_LEVELS: tuple[str, ...] = ("national", "nation", "region")
 
@@ -42,6 +46,7 @@ COLUMNS = ["level", "code", "characteristic", "group", "kpi_id", "numerator", "d
 PUBLISHED_COLUMNS = ["level", "code", "characteristic", "group", "kpi_id", "numerator_shown", "denominator_shown",
                      "pct_shown", "ci_low_shown", "ci_high_shown", "low_numbers"]
 TEST_COLUMNS = ["level", "code", "characteristic", "kpi_id", "groups", "chi2", "df", "p_value", "note"]
+REGION_COLUMNS = ["code", "kpi_id", "numerator", "denominator", "pct", "ci_low", "ci_high", "low_numbers"]
 
 
 def groups_of(records: pd.DataFrame) -> pd.DataFrame:
@@ -171,9 +176,35 @@ def kpi_breakdown_tests(breakdowns: pd.DataFrame) -> pd.DataFrame:
     for (level, code, characteristic, kpi_id), part in tested.groupby(
             ["level", "code", "characteristic", "kpi_id"], sort=False):
         part = part[part["denominator"] > 0]
+        if (characteristic, kpi_id) in BY_DEFINITION:
+            rows.append({"level": level, "code": code, "characteristic": characteristic, "kpi_id": kpi_id,
+                         "groups": len(part), "chi2": np.nan, "df": None, "p_value": np.nan,
+                         "note": BY_DEFINITION[(characteristic, kpi_id)]})
+            continue
         result = chi2_equal_proportions(part["numerator"].to_numpy(), part["denominator"].to_numpy())
         rows.append({"level": level, "code": code, "characteristic": characteristic, "kpi_id": kpi_id,
                      "groups": len(part), **result})
     out = pd.DataFrame(rows, columns=TEST_COLUMNS)
     out["df"] = out["df"].astype("Int64")
     return out
+
+
+def kpi_regions(breakdowns: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """KPI3–KPI11 for each region named in the services file (``kpi_regions.csv``): the region's
+    own numerator and denominator (the sum of any characteristic's groups), percentage and Wilson
+    interval. Like ``kpi_results``, these are process measures about services, published as they
+    are, with ``low_numbers`` carried from the groups' rule."""
+    regions = breakdowns[(breakdowns["level"] == "region") & (breakdowns["characteristic"] == "sex")]
+    if regions.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("code", "kpi_id") else float) for c in REGION_COLUMNS})
+    summed = regions.groupby(["code", "kpi_id"], sort=False)[["numerator", "denominator"]].sum().reset_index()
+    den = summed["denominator"].to_numpy(dtype=float)
+    num = summed["numerator"].to_numpy(dtype=float)
+    positive = den > 0
+    summed["pct"] = np.where(positive, 100 * num / np.where(positive, den, 1), np.nan)
+    low, high = wilson_interval(num[positive], den[positive])
+    summed["ci_low"], summed["ci_high"] = np.nan, np.nan
+    summed.loc[positive, "ci_low"] = 100 * np.asarray(low, dtype=float)
+    summed.loc[positive, "ci_high"] = 100 * np.asarray(high, dtype=float)
+    summed["low_numbers"] = positive & (den < params.kpi.low_numbers_below)
+    return summed[REGION_COLUMNS]

@@ -252,7 +252,7 @@ def _executed_hash(path: Path) -> str | None:
 def tables_stale(params: Params, out: Outputs, earlier: dict) -> bool:
     """Whether the tables must be recomputed: an input or the package changed, or a table is missing."""
     expected = ("kpi_results", "monthly_kpis", "record_accounting", "data_quality_fields", "data_quality_issues",
-                "data_quality_unrecognised", "extract_files", "case_mix", "funnel_summary", "run_chart_signals", "time_to_event", "eighty_fifty_eighty",
+                "data_quality_unrecognised", "extract_files", "case_mix", "kpi_breakdowns", "kpi_breakdown_tests", "kpi_regions", "funnel_summary", "run_chart_signals", "time_to_event", "eighty_fifty_eighty",
                 "eighty_fifty_eighty_summary")
     if not all((out.tables / f"{name}.csv").exists() for name in expected):
         return True

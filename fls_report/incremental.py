@@ -32,13 +32,14 @@ PACKAGE = Path(__file__).resolve().parent
 SLICES: dict[str, dict[str, str]] = {
     "national": {"kpi_results": "all", "monthly_kpis": "national", "run_chart_signals": "national",
                  "case_mix": "national", "eighty_fifty_eighty_summary": "all", "funnel_summary": "all",
-                 "extract_files": "formats"},
+                 "extract_files": "formats", "kpi_breakdowns": "national", "kpi_breakdown_tests": "all",
+                 "kpi_regions": "all"},
     "data_quality": {"record_accounting": "all", "data_quality_fields": "all", "data_quality_issues": "all",
                      "data_quality_unrecognised": "all", "extract_files": "all", "kpi_results": "names"},
     "service": {"kpi_results": "own+counts", "monthly_kpis": "own", "run_chart_signals": "own",
                 "time_to_event": "own", "data_quality_fields": "own", "data_quality_issues": "own",
                 "record_accounting": "own", "eighty_fifty_eighty": "own", "funnel_summary": "all",
-                "extract_files": "formats"},
+                "extract_files": "formats", "kpi_breakdowns": "own"},
 }
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 from fls_report import __version__, benchmarks, compare, quality, tables
 from fls_report.incremental import inputs_fingerprint, package_fingerprint
 from fls_report.io import sha256_file, write_text_atomic
+from fls_report.breakdowns import kpi_breakdown_tests, kpi_breakdowns, kpi_regions
 from fls_report.casemix import case_mix
 from fls_report.kpis import (compute_kpis, eighty_fifty_eighty, eighty_fifty_eighty_summary, time_to_event,
                              kpi_names, time_to_event_summary, with_ranks)
@@ -66,6 +67,7 @@ def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame 
     signals = benchmarks.run_chart_signals(monthly)
     p_chart_points, p_chart_runs = benchmarks.p_charts(monthly, validated.services.codes)
     days = time_to_event(validated, params)
+    breakdowns = kpi_breakdowns(validated, params)
     return {
         "kpi_results": results,
         "monthly_kpis": monthly,
@@ -81,6 +83,9 @@ def compute_tables(validated: Validated, params: Params, previous: pd.DataFrame 
         "case_mix": case_mix(validated.records, validated.services.frame, params.disclosure),
         "time_to_event": days,
         "time_to_event_summary": time_to_event_summary(days, results),
+        "kpi_breakdowns": breakdowns,
+        "kpi_breakdown_tests": kpi_breakdown_tests(breakdowns),
+        "kpi_regions": kpi_regions(breakdowns, params),
     }
 
 

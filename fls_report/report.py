@@ -12,13 +12,14 @@ import html
 import pandas as pd
 
 from fls_report import charts
+from fls_report.breakdowns import GROUPS as BREAKDOWN_GROUPS
 from fls_report.extract import FALLS_RULE_TEXT
 from fls_report.io import safe_name
 from fls_report.kpis import KEY_FIELD_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
 from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, completeness_rule, fmt_count, fmt_interval, fmt_pct,
                                    kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
-                                   signal_explanation, status_words)
+                                   signal_explanation, status_words, suppressed_note, chi2_words)
 
 KPI_NUMBERS = [f"KPI{i}" for i in range(1, 12)]
 TREND_KPIS = [f"KPI{i}" for i in range(2, 12)]
@@ -737,3 +738,100 @@ def service_p_charts(run: Run, code: str) -> Html:
         note = f"<p><small>{esc(p_chart_left_out(left))}</small></p>"
     figure = charts.p_chart_grid(shown, name=run.names.get(code), kpi_names=run.kpi_names).to_html() if shown else ""
     return Html(figure + note)
+
+# ---------------------------------------------------------------------------------------------
+# Who gets care (kpis.md, *Breakdowns*)
+
+
+def _breakdown_cell(pct, low, high) -> str:
+    """A published group percentage, with its interval as a tooltip; ``*`` when suppressed."""
+    if pd.isna(pct):
+        return '<td class="num" data-sort="">*</td>'
+    return (f'<td class="num" data-sort="{float(pct)!r}" title="95% interval {fmt_interval(low, high)}">'
+            f"{fmt_pct(pct)}</td>")
+
+
+def _breakdown_table(run: Run, code: str, characteristic: str, compare: str | None = None) -> str:
+    """KPI3–KPI11 (columns) by the groups of a characteristic (rows) for one unit, as published;
+    with ``compare``, a second figure under each: that unit's (e.g. the national level's)."""
+    rows = run.breakdowns[run.breakdowns["characteristic"] == characteristic].set_index(["code", "group", "kpi_id"])
+    body = []
+    for group in BREAKDOWN_GROUPS[characteristic]:
+        cells = []
+        for kpi_id in FUNNEL_KPIS:
+            r = rows.loc[(code, group, kpi_id)]
+            if r["denominator_shown"] == "0":
+                cell = '<td class="num" data-sort="">–</td>'
+            else:
+                cell = _breakdown_cell(r["pct_shown"], r["ci_low_shown"], r["ci_high_shown"])
+            if compare is not None:
+                c = rows.loc[(compare, group, kpi_id)]
+                cell = cell.replace("</td>", f'<br><small>{fmt_pct(c["pct_shown"])}</small></td>')
+            cells.append(cell)
+        body.append(f'<tr><th scope="row">{esc(group)}</th>{"".join(cells)}</tr>')
+    head = "".join(f'<th scope="col" class="num" title="{esc(run.kpi_names[k])}">{k}</th>' for k in FUNNEL_KPIS)
+    under = f"; beneath, {esc(run.names[compare])}" if compare is not None else ""
+    return (f'<table class="compact"><caption>{esc(run.names[code])}: KPI3–KPI11 by {esc(characteristic)} (%)'
+            f"{under}. Hover over a percentage for its 95% interval; – no eligible patients.</caption>"
+            f'<thead><tr><th scope="col">{esc(characteristic[:1].upper() + characteristic[1:])}</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _test_list(run: Run, code: str, characteristic: str) -> str:
+    tests = run.breakdown_tests
+    rows = tests[(tests["code"] == code) & (tests["characteristic"] == characteristic)].set_index("kpi_id")
+    items = "".join(f"<li>{k} {esc(run.kpi_names[k])}: {esc(chi2_words(rows.loc[k], characteristic))}</li>"
+                    for k in FUNNEL_KPIS if k in rows.index)
+    return f"<ul class=\"tests\">{items}</ul>"
+
+
+def who_gets_care(run: Run) -> Html:
+    """The national report's section on equity: for each characteristic, the KPIs by group for
+    the national level and each nation (figure), the national table, and the tests in words."""
+    blocks = [
+        f"<p>{esc(run.national_name)}'s KPIs for each group of patients, with 95% intervals. Differences "
+        "between groups are described with a chi-squared test of equal proportions over the known groups. "
+        f"Many tests are made ({len(BREAKDOWN_GROUPS)} characteristics, {len(FUNNEL_KPIS)} KPIs, each nation and "
+        "region), so some small p-values will arise by chance; a test says that groups differ, not why, and "
+        "none is a verdict on a service. Below the national level, small numbers are not published.</p>"
+    ]
+    for characteristic in BREAKDOWN_GROUPS:
+        figure = charts.breakdown_grid(run.breakdowns, characteristic, run.level_codes,
+                                       BREAKDOWN_GROUPS[characteristic], names=run.names, kpi_names=run.kpi_names)
+        blocks.append(f"<h3>By {esc(characteristic)}</h3>{figure.to_html()}"
+                      f"{_breakdown_table(run, NATIONAL, characteristic)}"
+                      f"<p>Across the groups of {esc(characteristic)} ({esc(run.national_name)}):</p>"
+                      f"{_test_list(run, NATIONAL, characteristic)}")
+    return Html("".join(blocks))
+
+
+def by_region(run: Run) -> Html:
+    """KPI3–KPI11 for each region of the services file (a table and a figure); a sentence when
+    the services file names none."""
+    regions = run.regions
+    if regions.empty:
+        return Html("<p>The services file names no regions.</p>")
+    keyed = regions.set_index(["code", "kpi_id"])
+    names = list(dict.fromkeys(regions["code"]))
+    body = "".join(
+        f'<tr><th scope="row">{esc(name)}</th>'
+        + "".join(_breakdown_cell(keyed.at[(name, k), "pct"], keyed.at[(name, k), "ci_low"], keyed.at[(name, k), "ci_high"])
+                  .replace("*", "–") for k in FUNNEL_KPIS)
+        + "</tr>"
+        for name in names
+    )
+    head = "".join(f'<th scope="col" class="num" title="{esc(run.kpi_names[k])}">{k}</th>' for k in FUNNEL_KPIS)
+    table = ('<table class="compact"><caption>KPI3–KPI11 by region (%): each region\'s services together. Hover over '
+             f'a percentage for its 95% interval.</caption><thead><tr><th scope="col">Region</th>{head}</tr></thead>'
+             f"<tbody>{body}</tbody></table>")
+    return Html(charts.region_grid(regions, kpi_names=run.kpi_names).to_html() + table)
+
+
+def service_breakdowns(run: Run, code: str) -> Html:
+    """The service's KPIs by group beside the national level's, as published (small numbers shown
+    as ``*``, with a line saying why)."""
+    if int(run.service(code)["records"]) == 0:
+        return Html("<p>No records: nothing to break down.</p>")
+    tables = "".join(f"<h3>By {esc(c)}</h3>{_breakdown_table(run, code, c, compare=NATIONAL)}" for c in BREAKDOWN_GROUPS)
+    return Html(tables + f"<p><small>{esc(suppressed_note(run.params.disclosure.threshold))}.</small></p>")
+

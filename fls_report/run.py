@@ -173,6 +173,27 @@ class Run:
         return chart
 
     @cached_property
+    def breakdowns(self) -> pd.DataFrame:
+        """KPI3–KPI11 by patient group at every level (``kpi_breakdowns``); the ``_shown`` columns
+        are what may be published."""
+        frame = self._read("kpi_breakdowns")
+        frame[["numerator_shown", "denominator_shown"]] = frame[["numerator_shown", "denominator_shown"]].astype(str)
+        return frame
+
+    @cached_property
+    def breakdown_tests(self) -> pd.DataFrame:
+        """The chi-squared tests of equal proportions across groups (``kpi_breakdown_tests``)."""
+        frame = self._read("kpi_breakdown_tests")
+        frame["note"] = frame["note"].fillna("")
+        return frame
+
+    @cached_property
+    def regions(self) -> pd.DataFrame:
+        """KPI3–KPI11 for each region named in the services file (``kpi_regions``); empty when
+        the services file names none."""
+        return self._read("kpi_regions")
+
+    @cached_property
     def time_to_event_summary(self) -> pd.DataFrame:
         return self._read("time_to_event_summary")
 

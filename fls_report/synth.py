@@ -131,6 +131,13 @@ _SITE_SPREAD = np.array([0.35, 0.80, 0.25, 0.25, 0.30, 0.20])
 _AGE_MEAN = np.array([33.0, 26.0, 18.0, 24.0, 31.0, 21.0])
 _AGE_SD = np.array([8.5, 10.0, 10.5, 10.5, 9.0, 11.0])
 _P_FEMALE = np.array([0.72, 0.73, 0.84, 0.78, 0.80, 0.68])
+#: Who gets care (docs/synthetic-data.md, "Groups"): spine fractures are identified in men less
+#: often than in women (a share of men's spine fractures is taken for the female draw's spine
+#: probability), and care-home residents and the over-90s are scanned and treated less often
+#: (offsets on the logit scale; the national intercepts are solved with them, so the national
+#: results stay on target).
+SPINE_FEMALE_BOOST = 0.5
+GROUP_OFFSETS = {"KPI5": {"care_home": -1.0, "age_90": -0.8}, "KPI7": {"care_home": -0.3, "age_90": -0.5}}
 _P_CARE_HOME = np.array([0.10, 0.04, 0.012, 0.03, 0.08, 0.02])
 _P_ADMITTED = np.array([1.0, 0.45, 0.08, 0.22, 0.75, 0.28])
 _P_DIED_16 = np.array([0.05, 0.015, 0.004, 0.012, 0.03, 0.008])
@@ -923,6 +930,12 @@ def _move_fracture_dates(rng, fracture: np.ndarray, role: np.ndarray, cal: _Cale
     return fracture
 
 
+def _group_offset(kpi: str, care: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """A record's logit offset for ``kpi`` from who the patient is (:data:`GROUP_OFFSETS`)."""
+    effects = GROUP_OFFSETS.get(kpi, {})
+    return np.where(care, effects.get("care_home", 0.0), 0.0) + np.where(age >= 90, effects.get("age_90", 0.0), 0.0)
+
+
 def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _Calendar) -> dict:
     """Clinical values as codes and day numbers; ``-1`` (codes) or ``missing`` (dates) is blank.
 
@@ -998,7 +1011,9 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     v["dob_present"] = ~(age_missing | dob_blank)
 
     # Sex, care home, admission.
-    female = rng.random(n) < _P_FEMALE[site]
+    p_female = _P_FEMALE[site]
+    p_female = np.where(site == 1, 1 - SPINE_FEMALE_BOOST * (1 - p_female), p_female)
+    female = rng.random(n) < p_female
     v["sex"] = np.where(miss["sex"], np.where(rng.random(n) < 0.5, 2, -1), np.where(female, 1, 0))
     care = rng.random(n) < _P_CARE_HOME[site] * np.where(age >= 85, 2.0, 0.7)
     v["care_home"] = np.where(miss["care_home"], np.where(rng.random(n) < 0.6, 2, -1), np.where(care, 0, 1))
@@ -1024,8 +1039,9 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
     v["dxa"] = np.where(miss["dxa"], np.where(rng.random(n) < 0.6, 3, -1), dxa)
     dxa_denominator = in_scope & ok("dxa") & (dxa <= 1)
     j5 = _KPIS.index("KPI5")
-    a5 = intercept("KPI5", off[:, j5], dxa_denominator & ok("date_dxa"), int(dxa_denominator.sum()))
-    met5 = rng.random(n) < _expit(a5 + off[:, j5])
+    off5 = off[:, j5] + _group_offset("KPI5", care, age)
+    a5 = intercept("KPI5", off5, dxa_denominator & ok("date_dxa"), int(dxa_denominator.sum()))
+    met5 = rng.random(n) < _expit(a5 + off5)
     earlier = -1 - rng.integers(0, 720, n)
     late = np.clip(np.floor(91 + rng.gamma(1.5, 20.0, n)), 91, 178).astype(np.int64)
     soon = np.clip(np.floor(rng.gamma(2.0, 18.0, n)), 0, 90).astype(np.int64)
@@ -1037,8 +1053,9 @@ def _clinical_values(rng, svc, fracture, role, fault_field, plan: _Plan, cal: _C
 
     # Bone therapy recommended (KPI7).
     j7 = _KPIS.index("KPI7")
-    a7 = intercept("KPI7", off[:, j7], in_scope & ok("bone_therapy_recommended"), n_scope)
-    drug7 = rng.random(n) < _expit(a7 + off[:, j7])
+    off7 = off[:, j7] + _group_offset("KPI7", care, age)
+    a7 = intercept("KPI7", off7, in_scope & ok("bone_therapy_recommended"), n_scope)
+    drug7 = rng.random(n) < _expit(a7 + off7)
     first_drug = _pick(rng, _DRUG_P, n)
     second = np.where(rng.random(n) < 0.03, np.where(first_drug == _TOK["HRT"], _TOK["Alendronate"], _TOK["HRT"]), -1)
     advice = np.array([_TOK[t] for t in ("Not appropriate", "Referred to GP", "Referred for clinical opinion", "Informed decline")])

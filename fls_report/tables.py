@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from fls_report.breakdowns import GROUPS as BREAKDOWN_GROUPS
 from fls_report.io import write_text_atomic
 from fls_report.benchmarks import FUNNEL_KPIS, STATUSES, SUMMARY_COUNT_COLUMNS
 from fls_report.kpis import KPI_IDS
@@ -208,6 +209,65 @@ TIME_TO_EVENT_SUMMARY = pa.DataFrameSchema(
     ordered=True,
 )
 
+_BREAKDOWN_LEVELS = ["national", "nation", "region", "service"]
+
+KPI_BREAKDOWNS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(_BREAKDOWN_LEVELS)),
+        "code": pa.Column(str),
+        "characteristic": pa.Column(str, pa.Check.isin(list(BREAKDOWN_GROUPS))),
+        "group": pa.Column(str, pa.Check.isin(sorted({g for gs in BREAKDOWN_GROUPS.values() for g in gs}))),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "numerator": pa.Column(int, pa.Check.ge(0)),
+        "denominator": pa.Column(int, pa.Check.ge(0)),
+        **{c: pa.Column(float, _PERCENT, nullable=True) for c in ("pct", "ci_low", "ci_high")},
+        "numerator_shown": pa.Column(str, pa.Check.str_matches(r"^(\d+|\*)$")),
+        "denominator_shown": pa.Column(str, pa.Check.str_matches(r"^(\d+|\*)$")),
+        **{c: pa.Column(float, _PERCENT, nullable=True) for c in ("pct_shown", "ci_low_shown", "ci_high_shown")},
+        "low_numbers": pa.Column(bool),
+    },
+    checks=[
+        pa.Check(lambda df: df["numerator"] <= df["denominator"], name="numerator within denominator"),
+        pa.Check(lambda df: (df["level"] != "national") | (df["denominator_shown"] == df["denominator"].astype(str)),
+                 name="national counts are published as they are"),
+        pa.Check(lambda df: (df["denominator_shown"] != "*") | df["pct_shown"].isna(),
+                 name="no percentage for a suppressed group"),
+    ],
+    strict=True,
+    ordered=True,
+)
+
+KPI_BREAKDOWN_TESTS = pa.DataFrameSchema(
+    {
+        "level": pa.Column(str, pa.Check.isin(["national", "nation", "region"])),
+        "code": pa.Column(str),
+        "characteristic": pa.Column(str, pa.Check.isin(list(BREAKDOWN_GROUPS))),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "groups": pa.Column(int, pa.Check.ge(0)),
+        "chi2": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "df": pa.Column("Int64", pa.Check.ge(1), nullable=True),
+        "p_value": pa.Column(float, pa.Check.in_range(0, 1), nullable=True),
+        "note": pa.Column(str),
+    },
+    checks=[pa.Check(lambda df: df["chi2"].notna() | (df["note"] != ""), name="a blank test says why")],
+    strict=True,
+    ordered=True,
+)
+
+KPI_REGIONS = pa.DataFrameSchema(
+    {
+        "code": pa.Column(str),
+        "kpi_id": pa.Column(str, pa.Check.isin(list(FUNNEL_KPIS))),
+        "numerator": pa.Column(int, pa.Check.ge(0)),
+        "denominator": pa.Column(int, pa.Check.ge(0)),
+        **{c: pa.Column(float, _PERCENT, nullable=True) for c in ("pct", "ci_low", "ci_high")},
+        "low_numbers": pa.Column(bool),
+    },
+    checks=[pa.Check(lambda df: df["numerator"] <= df["denominator"], name="numerator within denominator")],
+    strict=True,
+    ordered=True,
+)
+
 #: The contract each table is checked against before it is written.
 SCHEMAS = {
     "kpi_results": KPI_RESULTS,
@@ -220,6 +280,9 @@ SCHEMAS = {
     "p_charts": P_CHARTS,
     "p_chart_runs": P_CHART_RUNS,
     "time_to_event_summary": TIME_TO_EVENT_SUMMARY,
+    "kpi_breakdowns": KPI_BREAKDOWNS,
+    "kpi_breakdown_tests": KPI_BREAKDOWN_TESTS,
+    "kpi_regions": KPI_REGIONS,
 }
 
 

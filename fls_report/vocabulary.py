@@ -29,6 +29,7 @@ __all__ = [
     "kpi_definition", "BAND_WORDS", "band_word", "band_rule", "low_numbers_note", "completeness_rule",
     "FUNNEL_STATUSES", "status_words", "status_meaning", "limits_words",
     "signal_explanation", "p_chart_left_out", "EIGHTY_FIFTY_EIGHTY_WORDS", "goals_words",
+    "p_value_words", "chi2_words", "suppressed_note",
 ]
 
 #: What a blank number shows as.
@@ -238,3 +239,33 @@ EIGHTY_FIFTY_EIGHTY_WORDS: dict[str, str] = {
 def goals_words() -> str:
     """The three goals, e.g. "KPI2 ≥ 80%, KPI7 ≥ 50% and KPI11 ≥ 80%"."""
     return and_list(f"{kpi_id} ≥ {goal}%" for kpi_id, goal in EIGHTY_FIFTY_EIGHTY.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Who gets care (kpis.md, *Breakdowns*)
+
+#: The significance level the test words use: a p-value below it is "more than chance would explain".
+TEST_LEVEL = 0.05
+
+
+def p_value_words(p) -> str:
+    """``p < 0.001``, ``p = 0.04``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def chi2_words(row, characteristic: str) -> str:
+    """A chi-squared test of equal proportions (a row of ``kpi_breakdown_tests``) in words, as
+    description, not verdict: e.g. "differs by age band by more than chance would explain (χ² =
+    65.5, 4 df, p < 0.001)"."""
+    if pd.isna(row["chi2"]):
+        return f"not tested ({row['note']})"
+    stats = f"χ² = {row['chi2']:.1f}, {int(row['df'])} df, {p_value_words(row['p_value'])}"
+    if row["p_value"] < TEST_LEVEL:
+        return f"differs by {characteristic} by more than chance would explain ({stats})"
+    return f"no difference by {characteristic} beyond what chance would explain ({stats})"
+
+
+def suppressed_note(threshold: int) -> str:
+    """Why a cell shows ``*``, from the run's disclosure threshold."""
+    return (f"* numbers too small to publish: fewer than {threshold} patients, or hidden so that a small "
+            "number cannot be worked out from the others")

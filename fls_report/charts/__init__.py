@@ -30,6 +30,7 @@ Modules
 ``layout``          titles, labels, percentage and month axes, hand-made grid layouts, panels
 ``kpi_results``     :func:`caterpillar`, :func:`identification`
 ``casemix``         :func:`case_mix`
+``breakdowns``      :func:`breakdown_grid`, :func:`region_grid`
 ``time_to_event``   :func:`time_to_event_pair`
 ``completeness``    :func:`completeness_heatmap`, :func:`completeness_bars`
 ``funnels``         :func:`funnel`, :func:`funnel_grid`
@@ -37,6 +38,7 @@ Modules
 ==================  ==========================================================================
 """
 
+from fls_report.charts.breakdowns import breakdown_grid, region_grid
 from fls_report.charts.casemix import case_mix
 from fls_report.charts.chart import Chart
 from fls_report.charts.completeness import completeness_bars, completeness_heatmap
@@ -52,6 +54,8 @@ from fls_report.charts.time_to_event import time_to_event_pair
 from fls_report.charts.words import format_days, format_pct
 
 __all__ = [
+    "breakdown_grid",
+    "region_grid",
     "Chart",
     "caterpillar",
     "identification",

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from nbconvert import HTMLExporter
 
 from fls_report import __version__
+from fls_report.breakdowns import PUBLISHED_COLUMNS as BREAKDOWN_PUBLISHED
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
 from fls_report.outputs.workbook import workbook_bytes, write_workbook
@@ -45,6 +46,9 @@ DOWNLOADS: dict[str, list[str] | None] = {
     "data_quality_issues": None,
     "data_quality_unrecognised": None,
     "extract_files": None,
+    "kpi_breakdowns": BREAKDOWN_PUBLISHED,
+    "kpi_breakdown_tests": None,
+    "kpi_regions": None,
 }
 
 

@@ -44,11 +44,12 @@ from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Emu, Inches, Pt
 
 from fls_report import charts
+from fls_report.breakdowns import GROUPS as BREAKDOWN_GROUPS
 from fls_report.io import safe_name, write_bytes_atomic
 from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, NATIONAL, RECORD_KPIS
 from fls_report.report import KPI_NUMBERS, TREND_KPIS
 from fls_report.run import Run
-from fls_report.vocabulary import (BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
+from fls_report.vocabulary import (TEST_LEVEL, chi2_words, BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
                                    completeness_rule, fmt_count, fmt_pct, limits_words, low_numbers_note, pct_words,
                                    signal_explanation, status_meaning, status_words)
 
@@ -823,6 +824,29 @@ def _national_identification_slide(prs, run: Run, source: str) -> None:
     _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="KPI2 in words")
 
 
+def _national_breakdown_slide(prs, run: Run, characteristic: str, source: str) -> None:
+    """Who gets care: the KPIs by one characteristic's groups (the national level and each nation),
+    with the national tests of equal proportions in words."""
+    slide = _content_slide(prs, f"Who gets care: the KPIs by {characteristic}", source)
+    chart = charts.breakdown_grid(run.breakdowns, characteristic, run.level_codes, BREAKDOWN_GROUPS[characteristic],
+                                  names=run.names, kpi_names=run.kpi_names)
+    picture = _picture(slide, chart, MARGIN, CONTENT_TOP, Inches(7.2), CONTENT_HEIGHT)
+    tests = run.breakdown_tests
+    national = tests[(tests["code"] == NATIONAL) & (tests["characteristic"] == characteristic)].set_index("kpi_id")
+    differ = [k for k in national.index if national.at[k, "p_value"] < TEST_LEVEL]
+    paragraphs: list[Para] = [
+        {"text": f"{run.national_name}, across the groups of {characteristic}:", "bold": True, "size": 18,
+         "colour": ACCENT},
+        f"Differ by more than chance would explain: {', '.join(differ) if differ else 'no KPI'}.",
+    ]
+    paragraphs += [{"text": f"{_kpi_label(run, k)}: {chi2_words(national.loc[k], characteristic)}.", "bullet": True,
+                    "size": SMALL_PT} for k in differ[:4]]
+    paragraphs.append({"text": "Many tests are made; a difference between groups says where to look, not why, and "
+                               "is no verdict on a service.", "size": SMALL_PT, "colour": MUTED, "space_before": 12})
+    left = picture.left + picture.width + Inches(0.3)
+    _text_box(slide, left, CONTENT_TOP, SLIDE_WIDTH - MARGIN - left, CONTENT_HEIGHT, paragraphs, name="Tests in words")
+
+
 def _national_goals_slide(prs, run: Run, source: str) -> None:
     summary = run.eighty_fifty_eighty_summary.set_index("code")
     rows = []
@@ -875,7 +899,8 @@ def _national_closing_slide(prs, run: Run, source: str) -> None:
 def national_pack(run: Run) -> Presentation:
     """The national slide pack: title, headline KPI table (the national level and a column per
     nation of the run: England, Wales and Northern Ireland where present), funnels of
-    :data:`NATIONAL_FUNNEL_KPIS`, identification, 80/50/80 and a closing slide."""
+    :data:`NATIONAL_FUNNEL_KPIS`, identification, who gets care (a slide per characteristic), 80/50/80 and
+    a closing slide."""
     p = run.params
     national_name = run.national_name
     prs = _new_presentation(run, p.title, f"FLS-DB audit results for {national_name}")
@@ -891,6 +916,8 @@ def national_pack(run: Run) -> Presentation:
     for kpi_id in NATIONAL_FUNNEL_KPIS:
         _national_funnel_slide(prs, run, kpi_id, source)
     _national_identification_slide(prs, run, source)
+    for characteristic in BREAKDOWN_GROUPS:
+        _national_breakdown_slide(prs, run, characteristic, source)
     _national_goals_slide(prs, run, source)
     _national_closing_slide(prs, run, source)
     return prs

@@ -1,6 +1,7 @@
 """The Excel benchmark workbook published as ``site/downloads/benchmark.xlsx`` (outputs.md §4).
 
-Built from a computed run's aggregated tables only (``kpi_results.csv`` and ``manifest.json``):
+Built from a computed run's aggregated tables only (``kpi_results.csv``, ``kpi_breakdowns.csv``
+and ``manifest.json``):
 no record-level data and no identifiers. Sheets:
 
 - **Benchmark**: one row per unit (the national level, each nation of the run: England, Wales
@@ -9,6 +10,8 @@ no record-level data and no identifiers. Sheets:
 - **KPI1** … **KPI11**: every unit's numerator, denominator and *exact* (unrounded) percentage,
   with interval, band, low-numbers flag, funnel status, rank and, when the run was compared with
   an earlier year, the earlier percentage and the change.
+- **Who gets care**: KPI3–KPI11 by age band, sex, care home and fracture site at every level, the
+  published columns only (counts under disclosure control below the national level).
 - **Definitions**: what each KPI counts, its bands, and how to read the workbook.
 - **Provenance**: title, period, cut-off, build time, versions, input checksums, row counts.
 
@@ -41,6 +44,7 @@ from fls_report.vocabulary import FUNNEL_STATUSES, band_rule, fmt_pct, kpi_defin
 CREATOR = "fls-report"
 BENCHMARK = "Benchmark"
 DEFINITIONS = "Definitions"
+BREAKDOWNS = "Who gets care"
 PROVENANCE = "Provenance"
 SHEETS: tuple[str, ...] = (BENCHMARK, *KPI_IDS, DEFINITIONS, PROVENANCE)
 
@@ -209,6 +213,25 @@ def _kpi_sheet(ws: Worksheet, run: Run, units: pd.DataFrame, kpi_id: str, ranks:
     _table(ws, [h for _, h, _ in columns], [w for _, _, w in columns])
 
 
+def _breakdowns_sheet(ws: Worksheet, run: Run) -> None:
+    """KPI3–KPI11 by patient group at every level, the published (``_shown``) columns only: counts
+    under disclosure control below the national level (``*`` suppressed), percentages and
+    intervals to one decimal place, blank for a suppressed group."""
+    columns = [("level", "Level", 9), ("code", "Code", 14), ("name", "Name", 30),
+               ("characteristic", "Characteristic", 14), ("group", "Group", 18), ("kpi_id", "KPI", 7),
+               ("numerator_shown", "Numerator", 11), ("denominator_shown", "Denominator", 12),
+               ("pct_shown", "%", 8), ("ci_low_shown", "95% interval low %", 10),
+               ("ci_high_shown", "95% interval high %", 10), ("low_numbers", "Low numbers", 9)]
+    names = run.names
+    for row, r in enumerate(run.breakdowns.itertuples(), start=2):
+        values = {c: getattr(r, c) for c, _, _ in columns if c != "name"}
+        values["name"] = names.get(r.code, r.code)
+        values["low_numbers"] = "yes " + LOW_NUMBERS_MARK if bool(r.low_numbers) else "no"
+        for column, (key, _, _) in enumerate(columns, start=1):
+            _put(ws, row, column, values[key], PCT_FORMAT if key in ("pct_shown", "ci_low_shown", "ci_high_shown") else None)
+    _table(ws, [h for _, h, _ in columns], [w for _, _, w in columns], freeze="A2")
+
+
 def _definitions_sheet(ws: Worksheet, run: Run) -> None:
     header = ["KPI", "Name", "Numerator and denominator", "Bands"]
     for row, kpi_id in enumerate(KPI_IDS, start=2):
@@ -332,6 +355,7 @@ def benchmark_workbook(run: Run) -> Workbook:
     _benchmark_sheet(ws, run, units)
     for kpi_id in KPI_IDS:
         _kpi_sheet(wb.create_sheet(kpi_id), run, units, kpi_id, ranks)
+    _breakdowns_sheet(wb.create_sheet(BREAKDOWNS), run)
     _definitions_sheet(wb.create_sheet(DEFINITIONS), run)
     _provenance_sheet(wb.create_sheet(PROVENANCE), run, units)
 

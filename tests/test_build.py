@@ -96,6 +96,23 @@ def test_published_case_mix_has_only_disclosure_controlled_columns(built_site):
     assert "count" not in table.columns and {"shown", "pct_shown"} <= set(table.columns)
 
 
+def test_no_raw_breakdown_count_below_the_national_level_is_published(built_site):
+    """kpi_breakdowns' published copy keeps only the disclosure-controlled columns; below the
+    national level every count shown is 0, * or a multiple of 5 (statistics.md §5)."""
+    from fls_report.breakdowns import PUBLISHED_COLUMNS
+
+    published = pd.read_csv(built_site / "site" / "downloads" / "kpi_breakdowns.csv", dtype=str,
+                            keep_default_na=False)
+    assert list(published.columns) == PUBLISHED_COLUMNS
+    below = published[published["level"] != "national"]
+    for column in ("numerator_shown", "denominator_shown"):
+        values = below[column]
+        assert values.map(lambda v: v == "*" or (v.isdigit() and int(v) % 5 == 0)).all(), column
+    full = pd.read_csv(built_site / "tables" / "kpi_breakdowns.csv", dtype=str, keep_default_na=False)
+    small = full[(full["level"] != "national") & full["denominator"].astype(int).between(1, 7)]
+    assert len(small) and (small["denominator_shown"] == "*").all()
+
+
 def test_manifest_lists_every_report(built_site):
     manifest = json.loads((built_site / "manifest.json").read_text())
     outputs = {r["output"] for r in manifest["reports"]}

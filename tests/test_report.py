@@ -142,3 +142,38 @@ def test_presentation_imports_no_statistics():
                 names = [a.name for a in node.names]
             for name in names:
                 assert name not in ("fls_report.stats", "fls_report.benchmarks"), (path.name, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who gets care (issue 15)
+
+
+def test_who_gets_care_has_a_figure_table_and_tests_per_characteristic(run):
+    block = str(report.who_gets_care(run))
+    assert block.count("<img") == 4 and block.count("<h3>By ") == 4
+    for characteristic in ("age band", "sex", "care home", "fracture site"):
+        assert f"KPI3–KPI11 by {characteristic}" in block
+    assert "none is a verdict on a service" in block
+    assert "differs by" in block or "no difference by" in block or "not tested" in block
+    assert "KPI3 counts spine fractures: it differs by fracture site by definition" in html.unescape(block)
+
+
+def test_by_region_lists_every_region(run):
+    regions = run.regions
+    block = text_of(report.by_region(run))
+    assert not regions.empty
+    for name in regions["code"].unique():
+        assert name in block
+
+
+def test_service_breakdowns_show_small_numbers_as_stars_and_say_why(run):
+    code = run.services.loc[run.services["records"] > 0, "code"].iloc[-1]
+    block = text_of(report.service_breakdowns(run, code))
+    own = run.breakdowns[(run.breakdowns["code"] == code)]
+    if (own["denominator_shown"] == "*").any():
+        assert "*" in block
+    assert "numbers too small to publish: fewer than 8 patients" in block
+    empty = run.services.loc[run.services["records"] == 0, "code"]
+    if len(empty):
+        assert "No records" in text_of(report.service_breakdowns(run, empty.iloc[0]))
+

@@ -43,6 +43,10 @@ NATIONAL_TITLES = [
     "FLS assessment within 90 days (KPI4): services compared",
     "Bone therapy recommended (KPI7): services compared",
     "Identification (KPI2): records against expected caseload",
+    "Who gets care: the KPIs by age band",
+    "Who gets care: the KPIs by sex",
+    "Who gets care: the KPIs by care home",
+    "Who gets care: the KPIs by fracture site",
     "Services against the 80/50/80 goals",
     "Summary and next steps",
 ]

@@ -59,7 +59,8 @@ def rows_of(ws) -> list[dict]:
 def test_sheets_present_and_ordered(written):
     run, path = written
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Benchmark", *[f"KPI{i}" for i in range(1, 12)], "Definitions", "Provenance"]
+    assert wb.sheetnames == ["Benchmark", *[f"KPI{i}" for i in range(1, 12)], "Who gets care", "Definitions",
+                             "Provenance"]
     assert list(workbook.SHEETS) == wb.sheetnames
 
 
@@ -250,3 +251,16 @@ def test_northern_ireland_is_a_pinned_unit_when_a_service_belongs_to_it(tmp_path
     assert "against England, Wales and Northern Ireland" in definitions
     assert ("The rows of England, Wales and Northern Ireland, and of England, Wales and Northern Ireland as a whole: "
             "services meeting") in definitions
+
+
+def test_who_gets_care_sheet_holds_only_the_published_columns(written):
+    run, path = written
+    ws = load_workbook(path)["Who gets care"]
+    header = [c.value for c in next(ws.iter_rows(max_row=1))]
+    assert header[:8] == ["Level", "Code", "Name", "Characteristic", "Group", "KPI", "Numerator", "Denominator"]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(run.breakdowns)
+    shown = run.breakdowns.reset_index(drop=True)
+    for row, (_, b) in zip(rows, shown.iterrows()):
+        assert (row[6], row[7]) == (b["numerator_shown"], b["denominator_shown"])  # never the raw counts
+

@@ -46,7 +46,7 @@ BENCHMARK = "Benchmark"
 DEFINITIONS = "Definitions"
 BREAKDOWNS = "Who gets care"
 PROVENANCE = "Provenance"
-SHEETS: tuple[str, ...] = (BENCHMARK, *KPI_IDS, DEFINITIONS, PROVENANCE)
+SHEETS: tuple[str, ...] = (BENCHMARK, *KPI_IDS, BREAKDOWNS, DEFINITIONS, PROVENANCE)
 
 #: Band fills (colour-blind-considerate; the band is always also written as text).
 FILLS: dict[str, str] = {"green": "FFCDEBDC", "amber": "FFFBE3B3", "red": "FFF6C9B5", "none": "FFEEEEEE"}

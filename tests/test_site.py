@@ -74,8 +74,11 @@ def test_downloads_publish_only_the_published_columns(tmp_path):
     tables.mkdir()
     pd.DataFrame({"level": ["service"], "code": ["S1"], "characteristic": ["sex"], "category": ["Male"],
                   "count": [3], "shown": ["*"], "pct_shown": [""]}).to_csv(tables / "case_mix.csv", index=False)
+    breakdown = {c: ["1"] for c in DOWNLOADS["kpi_breakdowns"]}
+    pd.DataFrame({**breakdown, "numerator": [3], "denominator": [4]}).to_csv(tables / "kpi_breakdowns.csv",
+                                                                              index=False)
     for name in DOWNLOADS:
-        if name != "case_mix":
+        if name not in ("case_mix", "kpi_breakdowns"):
             pd.DataFrame({"code": ["S1"], "value": [1]}).to_csv(tables / f"{name}.csv", index=False)
     site = Site(tmp_path / "site")
     written = website.write_downloads(tables, site, "2023-11-14T22:13:20Z")
@@ -83,6 +86,9 @@ def test_downloads_publish_only_the_published_columns(tmp_path):
     assert {f"{n}.csv" for n in DOWNLOADS} <= names
     published = pd.read_csv(site.downloads / "case_mix.csv", dtype=str, keep_default_na=False)
     assert list(published.columns) == DOWNLOADS["case_mix"] and "count" not in published.columns
+    published = pd.read_csv(site.downloads / "kpi_breakdowns.csv", dtype=str, keep_default_na=False)
+    assert list(published.columns) == DOWNLOADS["kpi_breakdowns"]
+    assert not {"numerator", "denominator"} & set(published.columns)
 
 
 def test_index_is_written_with_every_row(tmp_path):

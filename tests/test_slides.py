@@ -214,7 +214,7 @@ def test_every_slide_has_a_title_and_every_picture_alt_text_and_sharp_pixels(pac
                     width_px = int.from_bytes(shape.image.blob[16:20], "big")
                     assert width_px / Emu(shape.width).inches >= 200
                     assert slide.has_notes_slide and slide.notes_slide.notes_text_frame.text.strip()
-    assert pictures == 6 + 3  # the service pack with records, and the national pack
+    assert pictures == 6 + 3 + 4  # the service pack with records, and the national pack (4 who-gets-care slides)
 
 
 def test_fonts_are_large_enough_to_project(packs):

@@ -26,17 +26,18 @@ $(STAMP): pyproject.toml
 ## install: make .venv and install the package with its test tools
 install: $(STAMP)
 
-$(DEMO_DATA): | $(STAMP)
+# The demo data are rewritten when the generator changes, so a pull never builds on stale patients.
+$(DEMO_DATA) &: fls_report/synth.py | $(STAMP)
 	$(BIN)/fls-report synth --out data/synthetic
 
-## demo-data: write the synthetic demonstration extract and services file (if absent)
+## demo-data: write the synthetic demonstration extract and services file (if absent or older than the generator)
 demo-data: $(DEMO_DATA)
 
 ## report: set everything up and build the demo site (PARAMS=params/other.yml for another run)
 report: $(STAMP) $(if $(filter $(PARAMS),params/demo.yml),$(DEMO_DATA))
 	$(BIN)/fls-report build $(PARAMS)
 
-$(DEMO_2017_DATA): | $(STAMP)
+$(DEMO_2017_DATA) &: fls_report/synth.py | $(STAMP)
 	$(BIN)/fls-report synth --year 2017 --out data/synthetic-2017
 
 ## report-2017: build the second demo year, compared with 2016 (builds 2016 first if needed)
@@ -44,7 +45,7 @@ report-2017: $(STAMP) $(DEMO_2017_DATA)
 	test -f output/demo/tables/kpi_results.csv || $(MAKE) report
 	$(BIN)/fls-report build params/demo-2017.yml
 
-$(DEMO_WEBTOOL_DATA): | $(STAMP)
+$(DEMO_WEBTOOL_DATA): fls_report/synth.py fls_report/synth_webtool.py | $(STAMP)
 	$(BIN)/fls-report synth --format webtool --out data/synthetic-webtool
 
 ## report-webtool: build the demo from the same patients as FLS-DB webtool exports, one file per service (writes them if absent)

@@ -127,7 +127,7 @@ def breakdown_grid(breakdowns: pd.DataFrame, characteristic: str, codes: Sequenc
     unit_words = ", ".join(labels[c] for c in codes)
     alt = (f"Small multiples of the percentage meeting each of {kpi_ids[0]} to {kpi_ids[-1]}, by {characteristic} "
            f"({', '.join(groups)}), for {unit_words}, each with its 95% interval. " + ". ".join(words) + ".")
-    caption = (f"Each panel is one KPI; each row a {characteristic} group; each point the percentage for "
+    caption = (f"Each panel is one KPI; each row one group by {characteristic}; each point the percentage for "
                f"{unit_words} (colour and shape), with its 95% interval as a line. A group without a point had "
                "no eligible patients, or its numbers are too small to publish.")
     return Chart(figure=layout.figure, alt=alt, caption=caption)

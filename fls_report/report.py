@@ -743,6 +743,11 @@ def service_p_charts(run: Run, code: str) -> Html:
 # Who gets care (kpis.md, *Breakdowns*)
 
 
+#: Where a breakdown table's reader finds each percentage's 95% interval (also shown on pointing at it).
+INTERVALS_IN_CHART_DATA = "Each 95% interval is in the figure's data above (Show the data)"
+INTERVALS_IN_DOWNLOADS = "Each 95% interval shows on pointing at a percentage, and is in kpi_breakdowns.csv"
+
+
 def _breakdown_cell(pct, low, high) -> str:
     """A published group percentage, with its interval as a tooltip; ``*`` when suppressed."""
     if pd.isna(pct):
@@ -771,8 +776,9 @@ def _breakdown_table(run: Run, code: str, characteristic: str, compare: str | No
         body.append(f'<tr><th scope="row">{esc(group)}</th>{"".join(cells)}</tr>')
     head = "".join(f'<th scope="col" class="num" title="{esc(run.kpi_names[k])}">{k}</th>' for k in FUNNEL_KPIS)
     under = f"; beneath, {esc(run.names[compare])}" if compare is not None else ""
+    intervals = (INTERVALS_IN_DOWNLOADS if compare is not None else INTERVALS_IN_CHART_DATA)
     return (f'<table class="compact"><caption>{esc(run.names[code])}: KPI3–KPI11 by {esc(characteristic)} (%)'
-            f"{under}. Hover over a percentage for its 95% interval; – no eligible patients.</caption>"
+            f"{under}. {intervals}; – no eligible patients.</caption>"
             f'<thead><tr><th scope="col">{esc(characteristic[:1].upper() + characteristic[1:])}</th>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -821,8 +827,8 @@ def by_region(run: Run) -> Html:
         for name in names
     )
     head = "".join(f'<th scope="col" class="num" title="{esc(run.kpi_names[k])}">{k}</th>' for k in FUNNEL_KPIS)
-    table = ('<table class="compact"><caption>KPI3–KPI11 by region (%): each region\'s services together. Hover over '
-             f'a percentage for its 95% interval.</caption><thead><tr><th scope="col">Region</th>{head}</tr></thead>'
+    table = ('<table class="compact"><caption>KPI3–KPI11 by region (%): each region\'s services together. '
+             f'{INTERVALS_IN_CHART_DATA}.</caption><thead><tr><th scope="col">Region</th>{head}</tr></thead>'
              f"<tbody>{body}</tbody></table>")
     return Html(charts.region_grid(regions, kpi_names=run.kpi_names).to_html() + table)
 

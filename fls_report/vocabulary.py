@@ -24,7 +24,7 @@ from fls_report.params import KpiParams, Params
 from fls_report.stats import MIN_USEFUL_POINTS
 
 __all__ = [
-    "BLANK", "MIN_USEFUL_POINTS", "P_CHART_MIN_MONTHS", "P_CHART_MIN_MEAN_DENOMINATOR",
+    "BLANK", "SUPPRESSED", "MIN_USEFUL_POINTS", "P_CHART_MIN_MONTHS", "P_CHART_MIN_MEAN_DENOMINATOR",
     "one_decimal", "fmt_pct", "fmt_count", "fmt_interval", "pct_words", "plural", "times", "and_list",
     "kpi_definition", "BAND_WORDS", "band_word", "band_rule", "low_numbers_note", "completeness_rule",
     "FUNNEL_STATUSES", "status_words", "status_meaning", "limits_words",
@@ -34,6 +34,9 @@ __all__ = [
 
 #: What a blank number shows as.
 BLANK = "–"
+
+#: What a count or percentage hidden by disclosure control shows as (statistics.md §5).
+SUPPRESSED = "*"
 
 
 # ---------------------------------------------------------------------------------------------

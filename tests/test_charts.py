@@ -277,7 +277,11 @@ def p_frames(p_frame) -> dict:
 
 def figure_parts(chart: charts.Chart) -> dict:
     """Check the HTML is one <figure> with a decodable PNG; return its alt, caption and PNG."""
-    page = chart.to_html()
+    whole = chart.to_html()
+    page, _, data = whole.partition("</figure>")
+    page += "</figure>"
+    # After the figure, only the data it draws (a closed "Show the data"), when it draws any.
+    assert data == (chart.data.to_html() if chart.data is not None else "")
     assert page.count("<figure") == 1 and page.count("</figure>") == 1
     assert page.startswith("<figure") and page.endswith("</figure>")
     assert page.count("<img ") == 1 and page.count("<figcaption>") == 1
@@ -288,7 +292,11 @@ def figure_parts(chart: charts.Chart) -> dict:
     alt = re.search(r'alt="([^"]*)"', page).group(1)
     caption = re.search(r"<figcaption>(.*)</figcaption>", page, re.S).group(1)
     assert "max-width:100%" in page
-    return {"html": page, "alt": alt, "caption": caption, "png": png}
+    # Sharp at 200% zoom: the PNG has twice the pixels of the width and height it is shown at.
+    shown = [int(re.search(rf'{side}="(\d+)"', page).group(1)) for side in ("width", "height")]
+    pixels = [int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")]
+    assert all(abs(p - 2 * s) <= 1 for p, s in zip(pixels, shown)), (pixels, shown)
+    return {"html": whole, "alt": alt, "caption": caption, "png": png}
 
 
 def figure_texts(chart: charts.Chart) -> list[str]:

@@ -40,7 +40,7 @@ Modules
 
 from fls_report.charts.breakdowns import breakdown_grid, region_grid
 from fls_report.charts.casemix import case_mix
-from fls_report.charts.chart import Chart
+from fls_report.charts.chart import Chart, ChartData
 from fls_report.charts.completeness import completeness_bars, completeness_heatmap
 from fls_report.charts.control import p_chart_grid, run_charts
 from fls_report.charts.funnels import FUNNEL_STATUS_STYLE, funnel, funnel_grid
@@ -57,6 +57,7 @@ __all__ = [
     "breakdown_grid",
     "region_grid",
     "Chart",
+    "ChartData",
     "caterpillar",
     "identification",
     "case_mix",

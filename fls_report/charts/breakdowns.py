@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import GRID_TITLE_WIDTH, _grid_layout, _grid_legend, _grid_title, _panel_title
 from fls_report.charts.style import GREY_LIGHT, LEVEL_COLOURS, OKABE_ITO, _styled
 from fls_report.charts.words import _kpi_name, _kpi_title, _name_of, _plain, _truncate, _wrap, format_pct
+from fls_report.vocabulary import BLANK, SUPPRESSED, fmt_interval
 
 #: The columns read from ``kpi_breakdowns``: the published (``_shown``) values only.
 BREAKDOWN_COLUMNS = ("code", "characteristic", "group", "kpi_id", "pct_shown", "ci_low_shown", "ci_high_shown",
@@ -84,6 +85,25 @@ def _dot_grid(title: str, points: pd.DataFrame, kpi_ids: Sequence[str], rows: Se
     return layout, words
 
 
+def _dot_data(points: pd.DataFrame, kpi_ids: Sequence[str], rows: Sequence[str], series: Sequence[str],
+              series_labels: Mapping[str, str], row_heading: str) -> pd.DataFrame:
+    """What :func:`_dot_grid` draws, a row per KPI and row of the grid: each series' percentage
+    (``*`` where ``points`` marks it ``suppressed``) and 95% interval."""
+    keyed = points.set_index(["kpi_id", "row", "series"])
+    records = []
+    for kpi_id in kpi_ids:
+        for row in rows:
+            record = {f"KPI and {row_heading}": f"{kpi_id}, {row}"}
+            for unit in series:
+                r = keyed.loc[(kpi_id, row, unit)] if (kpi_id, row, unit) in keyed.index else None
+                prefix = f"{series_labels[unit]} " if len(series) > 1 else ""
+                hidden = r is not None and bool(r.get("suppressed", False))
+                record[f"{prefix}%"] = SUPPRESSED if hidden else (r["pct"] if r is not None else np.nan)
+                record[f"{prefix}95% interval"] = (BLANK if r is None or hidden else fmt_interval(r["low"], r["high"]))
+            records.append(record)
+    return pd.DataFrame(records)
+
+
 @_styled
 def breakdown_grid(breakdowns: pd.DataFrame, characteristic: str, codes: Sequence[str],
                    groups: Sequence[str], names: Mapping[str, str] | None = None,
@@ -122,15 +142,18 @@ def breakdown_grid(breakdowns: pd.DataFrame, characteristic: str, codes: Sequenc
     kpi_ids = list(dict.fromkeys(rows["kpi_id"]))
     labels = {c: _name_of(c, (names or {}).get(c)) for c in codes}
     points = pd.DataFrame({"kpi_id": rows["kpi_id"], "row": rows["group"], "series": rows["code"],
-                           "pct": rows["pct_shown"], "low": rows["ci_low_shown"], "high": rows["ci_high_shown"]})
+                           "pct": rows["pct_shown"], "low": rows["ci_low_shown"], "high": rows["ci_high_shown"],
+                           "suppressed": rows["denominator_shown"].astype(str) == SUPPRESSED})
     layout, words = _dot_grid(title, points, kpi_ids, list(groups), list(codes), labels, kpi_names)
+    data = ChartData(caption=f"{title}: each percentage and 95% interval drawn (* too small to publish)",
+                     table=_dot_data(points, kpi_ids, list(groups), list(codes), labels, "group"))
     unit_words = ", ".join(labels[c] for c in codes)
     alt = (f"Small multiples of the percentage meeting each of {kpi_ids[0]} to {kpi_ids[-1]}, by {characteristic} "
            f"({', '.join(groups)}), for {unit_words}, each with its 95% interval. " + ". ".join(words) + ".")
     caption = (f"Each panel is one KPI; each row one group by {characteristic}; each point the percentage for "
                f"{unit_words} (colour and shape), with its 95% interval as a line. A group without a point had "
                "no eligible patients, or its numbers are too small to publish.")
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)
 
 
 @_styled
@@ -148,8 +171,10 @@ def region_grid(regions: pd.DataFrame, kpi_names: Mapping[str, str] | None = Non
     points = pd.DataFrame({"kpi_id": regions["kpi_id"], "row": regions["code"], "series": "region",
                            "pct": regions["pct"], "low": regions["ci_low"], "high": regions["ci_high"]})
     layout, words = _dot_grid(title, points, kpi_ids, names, ["region"], {"region": "Region"}, kpi_names)
+    data = ChartData(caption=f"{title}: each percentage and 95% interval drawn",
+                     table=_dot_data(points, kpi_ids, names, ["region"], {"region": "Region"}, "region"))
     alt = (f"Small multiples of the percentage meeting each of {kpi_ids[0]} to {kpi_ids[-1]} in each of "
            f"{len(names)} regions ({', '.join(names)}), each with its 95% interval. " + ". ".join(words) + ".")
     caption = ("Each panel is one KPI; each row a region of the services file (its services together), with "
                "the region's percentage and its 95% interval.")
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)

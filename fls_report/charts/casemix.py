@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 
 from fls_report import dictionary as dd
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import _figure, _title
 from fls_report.charts.style import GREY_LIGHT, LEVEL_COLOURS, OKABE_ITO, _styled
 from fls_report.charts.words import _count, _name_of, _national_name, _plain, _plural, format_pct
 from fls_report.kpis import NATION_NAMES, NATIONAL, in_nation_order
 from fls_report.params import DisclosureParams
+from fls_report.vocabulary import SUPPRESSED
 
 #: The columns the chart reads from ``case_mix`` (outputs.md §3).
 CASE_MIX_COLUMNS = ("code", "characteristic", "category", "shown", "pct_shown")
@@ -144,4 +145,8 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
            if n_suppressed else "")
         + left_off
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    drawn = {level_name(code): [SUPPRESSED if suppressed.at[category, code] else pct.at[category, code]
+                                for category in categories] for code in codes}
+    data = ChartData(caption=f"{title} (* suppressed)",
+                     table=pd.DataFrame({characteristic[:1].upper() + characteristic[1:]: categories, **drawn}))
+    return Chart(figure=figure, alt=alt, caption=caption, data=data)

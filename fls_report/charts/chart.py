@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -15,7 +16,62 @@ from fls_report.charts.backdrop import _png_over_backdrop
 from fls_report.charts.layout import _figure, _title
 from fls_report.charts.png import _png
 from fls_report.charts.style import CSS_PX_PER_IN, GREY_DARK, NO_RECORDS, _house_style
-from fls_report.charts.words import _plain, _wrap
+from fls_report.charts.words import _name_of, _plain, _wrap
+from fls_report.vocabulary import BLANK, fmt_count, one_decimal
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """The numbers a chart draws, as a table to publish beside it (collapsed, "Show the data").
+
+    Attributes
+    ----------
+    caption : str
+        What the table holds, e.g. "KPI3 Spine fracture identification, by service".
+    table : pandas.DataFrame
+        One row per point (or bar, or cell) drawn, with the column headings a reader sees. The
+        first column names the row (a service, a month, a group) and is written as a row header.
+        Whole numbers are written with thousands separators, other numbers to one decimal place
+        (the charts draw percentages), ``True`` as "yes", blanks as an en dash.
+    formats : mapping of str to callable, optional
+        A formatter for a column whose numbers are not percentages (e.g. days).
+    """
+
+    caption: str
+    table: pd.DataFrame
+    formats: Mapping[str, Callable] = field(default_factory=dict)
+
+    def cell(self, column: str, value) -> str:
+        """``value`` of ``column`` as the table shows it."""
+        if column in self.formats:
+            return self.formats[column](value)
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return BLANK
+        if isinstance(value, (bool, np.bool_)):
+            return "yes" if value else "no"
+        if isinstance(value, (int, np.integer)):
+            return fmt_count(value)
+        if isinstance(value, (float, np.floating)):
+            return one_decimal(value)
+        return str(value)
+
+    def to_html(self) -> str:
+        """A ``<details class="chart-data">`` holding the table, closed until the reader opens it."""
+        columns = list(self.table.columns)
+        numeric = {c for c in columns[1:] if self.table[c].map(_is_number_cell).all()}
+        align = {c: ' class="num"' if c in numeric else "" for c in columns}
+        head = "".join(f'<th scope="col"{align[c]}>{html.escape(str(c))}</th>' for c in columns)
+        rows = []
+        for values in self.table.itertuples(index=False, name=None):
+            cells = [f'<th scope="row">{html.escape(self.cell(columns[0], values[0]))}</th>']
+            cells += [f"<td{align[c]}>{html.escape(self.cell(c, v))}</td>" for c, v in zip(columns[1:], values[1:])]
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        caption = html.escape(self.caption)
+        return (
+            f'<details class="chart-data"><summary>Show the data<span class="visually-hidden">: {caption}'
+            f'</span></summary><table class="compact"><caption>The data behind the figure: {caption}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>"
+        )
 
 
 @dataclass(frozen=True)
@@ -41,6 +97,8 @@ class Chart:
     #: drawn, over a cached drawing of the rest.
     changing: tuple = field(default=(), repr=False, compare=False)
     backdrop: str | None = field(default=None, repr=False, compare=False)
+    #: The numbers drawn, published beside the figure (None for a chart with nothing drawn).
+    data: ChartData | None = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def to_png(self) -> bytes:
@@ -59,7 +117,8 @@ class Chart:
         return self._cache["png"]
 
     def to_html(self) -> str:
-        """A ``<figure>`` with the PNG embedded as base64, its alt text and its caption.
+        """A ``<figure>`` with the PNG embedded as base64, its alt text and its caption, then the
+        numbers it draws (:class:`ChartData`) as a table the reader can open.
 
         Alt text and caption are HTML-escaped. The image scales down to its container
         (``max-width:100%``). The figure is rendered once; if pyplot manages it, it is closed.
@@ -74,10 +133,25 @@ class Chart:
             f'width="{width}" height="{height}" style="max-width:100%;height:auto">'
             f"<figcaption>{html.escape(self.caption, quote=True)}</figcaption>"
             "</figure>"
-        )
+        ) + (self.data.to_html() if self.data is not None else "")
 
     def _repr_html_(self) -> str:
         return self.to_html()
+
+
+def _is_number_cell(value) -> bool:
+    """Whether a data-table cell is a number (or a blank or suppressed one), set right-aligned."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, str):
+        return value in ("*", "")
+    return isinstance(value, (int, float, np.integer, np.floating)) or bool(pd.isna(value))
+
+
+def _row_names(frame: pd.DataFrame) -> list[str]:
+    """Each row's service, nation or national level in words (``name (code)`` for a service)."""
+    names = frame["name"] if "name" in frame.columns else [None] * len(frame)
+    return [_name_of(code, name) for code, name in zip(frame["code"], names)]
 
 
 def _close(figure: Figure) -> None:

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import (_LINE_10_IN, _LINE_12_IN, _TICK_LABELS_IN, _figure, _grid_title,
                                       _single_axes_layout, _text_width_in, _title)
 from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, MISSING_CMAP, OKABE_ITO, OVER_THRESHOLD_COLOUR,
@@ -37,6 +37,21 @@ def _field_label(name: str) -> str:
     parts = [words.get(part, part) for part in str(name).split("_")]
     text = " ".join(parts)
     return text[:1].upper() + text[1:]
+
+
+def _fields_data(rows: pd.DataFrame, threshold_pct: float, first: dict[str, list]) -> pd.DataFrame:
+    """The numbers a completeness chart draws, one row per service and field, after the
+    ``first`` columns (e.g. the service)."""
+    counts = {c: pd.to_numeric(rows[c], errors="coerce").astype("Int64") if c in rows.columns else pd.NA
+              for c in ("applicable", "missing")}
+    return pd.DataFrame({
+        **first,
+        "Field": [_field_label(f) for f in rows["field"]],
+        "Records it applies to": list(counts["applicable"]),
+        "Missing": list(counts["missing"]),
+        "% missing": rows["pct_missing"].tolist(),
+        f"Over {threshold_pct:g}%": ["yes" if over else "" for over in rows["over"]],
+    })
 
 
 def _fields_table(fields: pd.DataFrame) -> pd.DataFrame:
@@ -151,7 +166,11 @@ def completeness_heatmap(fields: pd.DataFrame, names: Mapping[str, str] | None =
         + (f" {_plural(n_empty, 'service')} with no in-scope records {'is' if n_empty == 1 else 'are'} "
            "entirely hatched." if n_empty else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    drawn = table.set_index("code").loc[codes].reset_index()
+    drawn = drawn[drawn["field"].isin(field_names)]
+    data = ChartData(caption=f"{title}, service by field",
+                     table=_fields_data(drawn, threshold_pct, {"Service": [row_label(c) for c in drawn["code"]]}))
+    return Chart(figure=figure, alt=alt, caption=caption, data=data)
 
 
 @_styled
@@ -243,4 +262,5 @@ def completeness_bars(fields: pd.DataFrame, code: str, name: str | None = None,
         + (f" {_plural(n_na, 'field')} with no records {'it applies' if n_na == 1 else 'they apply'} to "
            f"{'is' if n_na == 1 else 'are'} marked not applicable." if n_na else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption, changing=changing)
+    data = ChartData(caption=f"{title}: every bar drawn", table=_fields_data(rows, threshold_pct, {}))
+    return Chart(figure=figure, alt=alt, caption=caption, changing=changing, data=data)

@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import (GRID_STATUS_WIDTH, GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _frame, _grid_layout,
                                       _grid_legend, _grid_title, _month_axis, _panel_label, _panel_title,
                                       _pct_axis_top, _pct_top)
@@ -21,7 +21,7 @@ from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, MEDIAN_COLOUR, OKABE
 from fls_report.charts.words import (_count, _kpi_name, _kpi_title, _month_words, _name_of, _plain, _plural, _truncate, _wrap,
                                      format_pct)
 from fls_report.kpis import NATIONAL
-from fls_report.vocabulary import MIN_USEFUL_POINTS, P_CHART_MIN_MEAN_DENOMINATOR, P_CHART_MIN_MONTHS
+from fls_report.vocabulary import fmt_count, MIN_USEFUL_POINTS, P_CHART_MIN_MEAN_DENOMINATOR, P_CHART_MIN_MONTHS
 
 #: The columns read from ``monthly_kpis``, the run-chart signals and a p-chart frame.
 MONTHLY_COLUMNS = ("code", "kpi_id", "month", "denominator", "pct")
@@ -122,6 +122,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     x = np.arange(len(months))
     xlabel = ""
     flagged, short, zoomed, no_analysis, described, shift_drawn = [], [], [], [], [], False
+    drawn: list[dict] = []
     for i, kpi_id in enumerate(kpi_ids):
         ax = layout.axes[i]
         series = values[kpi_id].to_numpy(dtype=float)
@@ -147,6 +148,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         ax.plot(x, series, color=OKABE_ITO["black"], lw=1.3, marker="o", markersize=4, zorder=3, clip_on=False)
         if pd.notna(median):
             ax.axhline(median, color=MEDIAN_COLOUR, lw=1.3, ls=(0, (5, 3)), zorder=2)
+        positions = []
         if shift and points is not None:
             marked = points[(points["code"].astype(str) == str(code)) & (points["kpi_id"] == kpi_id)
                             & points["on_longest_run"].astype(bool)]
@@ -155,6 +157,10 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
                 ax.scatter(x[positions], series[positions], s=34, marker="D", color=SIGNAL_COLOUR,
                            edgecolors=OKABE_ITO["black"], linewidths=0.5, zorder=4, clip_on=False)
                 shift_drawn = True
+        for j, month in enumerate(months):
+            drawn.append({"KPI and month": f"{kpi_id}, {_month_words(month)}", "%": series[j], "Median": median,
+                          **({ref_label: ref[j]} if ref_values else {}),
+                          "On the longest run (a shift)": "yes" if j in positions else ""})
 
         status = statuses[kpi_id]
         if signal:
@@ -220,7 +226,11 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
         + (f" Thin grey line: the monthly percentage for {ref_label}, for comparison (not part of the run "
            "analysis)." if ref_values else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    table = pd.DataFrame(drawn)
+    if not shift_drawn:
+        table = table.drop(columns="On the longest run (a shift)")
+    data = ChartData(caption=f"{title}: the monthly percentage and the median of each KPI", table=table)
+    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)
 
 
 def _run_status(row: pd.Series | None) -> str:
@@ -326,6 +336,11 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
         xlabel=False,
     )
     xlabel, sentences, summaries, gaps, zoom = "", [], [], [], False
+    drawn = [{"KPI and month": f"{kpi_id}, {_month_words(month)}", "Eligible patients": n, "%": p,
+              "Centre line": cl, "Lower limit": lcl, "Upper limit": ucl, "Outside the limits": "yes" if out else ""}
+             for kpi_id, frame, v in panels
+             for month, n, p, cl, lcl, ucl, out in zip(v["months"], pd.to_numeric(frame["n"], errors="coerce"),
+                                                        v["p"], v["cl"], v["lcl"], v["ucl"], v["outside"])]
     for i, (ax, (kpi_id, frame, v)) in enumerate(zip(layout.axes, panels)):
         bottom, top = _p_chart_range(v)
         zoom = zoom or (bottom, top) != (0, 100)
@@ -387,7 +402,9 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
         + (f" Months without eligible records are gaps: {', '.join(gaps)}." if gaps else "")
         + (f" {left_words}" if left_words else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption)
+    data = ChartData(caption=f"{title}: each month's percentage, centre line and 3-sigma limits",
+                     table=pd.DataFrame(drawn), formats={"Eligible patients": fmt_count})
+    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)
 
 
 def _p_chart_values(chart: pd.DataFrame) -> dict:

@@ -5,7 +5,7 @@ multiples with a service ringed in each."""
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,13 +13,14 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MaxNLocator, StrMethodFormatter
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import (GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _annotate, _figure, _grid_layout,
                                       _grid_legend, _grid_title, _no_panel, _panel_label, _panel_title, _pct_top,
                                       _title)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, HIGHLIGHT_COLOUR, OKABE_ITO, _styled
 from fls_report.charts.words import (_and_list, _count, _kpi_name, _kpi_span, _kpi_title, _name_of, _national_name, _plain,
                                      _plural, _short_label, _truncate, _wrap, format_pct)
+from fls_report.vocabulary import fmt_count
 
 #: How each HQIP funnel status is drawn: colour, marker (down for low, up for high), filled
 #: (alarm) or hollow (alert), and the status in words. Colour is never the only signal:
@@ -263,7 +264,29 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
         + (f" {left_off}" if left_off else "")
         + (f" {highlight_words}" if highlight_words and not is_highlighted else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    return Chart(figure=figure, alt=alt, caption=caption, data=_funnel_data([panel], names, title))
+
+
+def _funnel_data(panels: Sequence[dict], names: Mapping[str, str] | None, title: str) -> ChartData:
+    """Every service point of the funnel ``panels`` (:func:`_funnel_panel`) with its limits at its
+    number of patients eligible and its status: what :func:`funnel` and :func:`funnel_grid` draw."""
+    rows = []
+    for panel in panels:
+        shown = panel["shown"]
+        for code, point in shown.iterrows():
+            service = _name_of(code, (names or {}).get(code))
+            rows.append({
+                "Service" if len(panels) == 1 else "KPI and service":
+                    service if len(panels) == 1 else f"{panel['kpi_id']}, {service}",
+                "Patients eligible": point["n"], "%": point["pct"],
+                **{heading: 100 * pd.to_numeric(point.get(column), errors="coerce")
+                   for heading, column in (("95% limit, lower", "low95"), ("95% limit, upper", "high95"),
+                                           ("99.8% limit, lower", "low998"), ("99.8% limit, upper", "high998"))},
+                "Status": FUNNEL_STATUS_STYLE[point["status"]]["words"] if point["status"] in FUNNEL_STATUS_STYLE
+                else point["status"],
+            })
+    return ChartData(caption=f"{title}: each service's point and the limits at its number of patients eligible",
+                     table=pd.DataFrame(rows), formats={"Patients eligible": fmt_count})
 
 
 def _funnel_panel(kpi_id: str, table: pd.DataFrame | None, curve: pd.DataFrame | None) -> dict:
@@ -485,4 +508,5 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         + (f" Vertical axes stop below 100% for {', '.join(zoomed)}." if zoomed else "")
         + (f" No limit curves were given for {', '.join(no_curves)}, so none are drawn there." if no_curves else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing))
+    data = _funnel_data([p for p in panels if not p["shown"].empty], names, "Funnel plots")
+    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), data=data)

@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, StrMethodFormatter
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows, _row_names
 from fls_report.charts.layout import (_LEGEND_ROW_IN, _LINE_10_IN, _LINE_12_IN, _TICK_LABELS_IN, _annotate,
                                       _figure, _grid_title, _pct_axis_top, _single_axes_layout, _text_width_in,
                                       _title)
@@ -20,6 +20,7 @@ from fls_report.charts.style import (GREY_DARK, GREY_LIGHT, GREY_MID, HIGHLIGHT_
 from fls_report.charts.words import (_count, _kpi_name, _kpi_title, _name_of, _national_name, _plain, _plural, _truncate,
                                      _wrap, format_pct)
 from fls_report.kpis import BANDS, DEFAULT_BAND, NATIONAL
+from fls_report.vocabulary import fmt_count
 
 #: The columns the charts read from ``kpi_results`` (outputs.md §3).
 RESULT_COLUMNS = ("level", "code", "kpi_id", "numerator", "denominator", "pct")
@@ -250,7 +251,23 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
         + (f" {left_off}" if left_off else "")
         + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption)
+    national_row = pd.DataFrame([{"code": NATIONAL, "name": national_name, "rank": None,
+                                  "numerator": national["numerator"], "denominator": national["denominator"],
+                                  "pct": national_pct, "ci_low": national.get("ci_low"),
+                                  "ci_high": national.get("ci_high"), "low": None}]) if national is not None else None
+    drawn = pd.concat([national_row, shown], ignore_index=True) if national_row is not None else shown
+    data = ChartData(
+        caption=f"{_kpi_title(kpi_id, kpi_names)}, by service, highest first, after {national_name}",
+        table=pd.DataFrame({
+            "Service": _row_names(drawn), "Rank": drawn["rank"], "Numerator": drawn["numerator"],
+            "Denominator": drawn["denominator"], "%": drawn["pct"].astype(float),
+            "95% interval from": pd.to_numeric(drawn["ci_low"], errors="coerce"),
+            "95% interval to": pd.to_numeric(drawn["ci_high"], errors="coerce"),
+            "Low numbers": drawn["low"].fillna(False).astype(bool).map({True: "yes", False: ""}),
+        }),
+        formats={"Rank": fmt_count, "Numerator": fmt_count, "Denominator": fmt_count},
+    )
+    return Chart(figure=figure, alt=alt, caption=caption, data=data)
 
 
 @_styled
@@ -372,4 +389,10 @@ def identification(results: pd.DataFrame, highlight: str | None = None) -> Chart
         + (f" {left_off}" if left_off else "")
         + (f" {highlight_words}" if highlight_words and not len(highlighted) else "")
     )
-    return Chart(figure=figure, alt=alt, caption=caption, changing=tuple(changing))
+    data = ChartData(
+        caption=f"{title}: every point drawn",
+        table=pd.DataFrame({"Service": _row_names(shown), "Expected caseload": shown["denominator"],
+                            "Records submitted": shown["numerator"], "% of expected": pct}),
+        formats={"Expected caseload": fmt_count, "Records submitted": fmt_count},
+    )
+    return Chart(figure=figure, alt=alt, caption=caption, changing=tuple(changing), data=data)

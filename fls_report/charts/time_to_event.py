@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator
 
 from fls_report.charts.backdrop import over_backdrop
-from fls_report.charts.chart import Chart, _empty, _has_rows
+from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import (_LINE_10_IN, _LINE_9_IN, _TICK_LABELS_IN, _grid_layout, _grid_title,
                                       _no_panel)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, LEVEL_COLOURS, NO_RECORDS, _styled
@@ -122,6 +122,7 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
                           status_lines=0, bottom_extra_in=legend_in, left_in=0.75, wgap_in=0.85, right_in=0.25)
     alts, later, missing = [], [], []
     changing = []  # what differs from service to service is drawn over a shared backdrop
+    drawn: list[pd.DataFrame] = []
     for ax, event in zip(layout.axes, TIME_TO_EVENT_PAIR):
         event_words = EVENT_LABELS.get(event, event)
         an_event = f"{EVENT_ARTICLES.get(event, 'a')} {event_words}"
@@ -133,8 +134,9 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
             missing.append(f"{label} has no records with {an_event} on or after the fracture date.")
             alts.append(f"{event_words}: {label} has no records with {an_event} on or after the fracture date.")
             continue
-        handles, words, last_day, own = _tte_panel(ax, tte, code, event, days[event], max_days, label,
-                                                   summary, national_name=national_name)
+        handles, words, last_day, own, curves = _tte_panel(ax, tte, code, event, days[event], max_days, label,
+                                                           summary, national_name=national_name)
+        drawn.append(_tte_data(event_words, curves))
         changing.extend(own)
         changing.append(ax.legend(
             handles=handles, loc="upper left", frameon=False, borderaxespad=0, handlelength=1.8,
@@ -153,19 +155,30 @@ def time_to_event_pair(tte: pd.DataFrame, code: str, limits: Mapping[str, int] |
         + (f" {' '.join(later)}" if later else "")
         + (f" {' '.join(missing)}" if missing else "")
     )
-    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing))
+    data = ChartData(caption=f"{title}: the cumulative % with the event by each day on which a curve steps up",
+                     table=pd.concat(drawn, ignore_index=True))
+    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), data=data)
+
+
+def _tte_data(event_words: str, curves: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """One panel's curves as rows: day 0, each day on which a curve steps up, and the last day drawn."""
+    values = np.vstack(list(curves.values()))
+    steps = np.flatnonzero(np.any(np.diff(values, axis=1) != 0, axis=0)) + 1
+    days = sorted({0, *steps.tolist(), values.shape[1] - 1})
+    return pd.DataFrame({"Event and day": [f"{event_words[:1].upper()}{event_words[1:]}, day {d}" for d in days],
+                         **{f"% {label}": values[i, days] for i, label in enumerate(curves)}})
 
 
 def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_days: int, label: str,
                summary: pd.DataFrame, national_name: str = DEFAULT_NATIONAL_NAME
-               ) -> tuple[list[Line2D], list[tuple], int, list[Line2D]]:
+               ) -> tuple[list[Line2D], list[tuple], int, list[Line2D], dict[str, np.ndarray]]:
     """Draw one event's cumulative curves (the unit's, and the national level's, named
     ``national_name``) on ``ax``, a half-width panel.
 
     Returns the legend handles (each curve's % by the limit, median and IQR in its label), the
     words for the alt text and caption (label, summary, % by the limit, records beyond the axis),
-    the last day drawn and the unit's own curve (drawn over the national one; none for
-    ``NATIONAL``).
+    the last day drawn, the unit's own curve (drawn over the national one; none for
+    ``NATIONAL``) and each curve's values by day (by its label).
     """
     an_event = f"{EVENT_ARTICLES.get(event, 'a')} {EVENT_LABELS.get(event, event)}"
     levels = [(code, label, LEVEL_COLOURS["service"], 2.0, "-")]
@@ -177,10 +190,11 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
     last_day = int(min(max_days, max(last_event, limit + 30)))
     last_day = int(min(max_days, 30 * math.ceil(last_day / 30)))
 
-    handles, words, own = [], [], []
+    handles, words, own, curves = [], [], [], {}
     for level_code, level_label, colour, width, style in levels:
         s = summaries[level_code]
         curve = _cumulative_pct(_tte_rows(tte, level_code, event), s["records"], last_day)
+        curves[level_label] = curve
         mine = level_code == code and code != NATIONAL
         # The unit's curve is drawn last, over the national one, the spines and the limit's label, so
         # that it can be drawn alone over a backdrop of the rest.
@@ -204,7 +218,7 @@ def _tte_panel(ax, tte: pd.DataFrame, code: str, event: str, limit: int, max_day
     ax.set_xlabel("Days from fracture")
     ax.set_ylabel(f"% with {an_event} by that day")
     ax.grid(color=GREY_LIGHT, lw=0.6)
-    return handles, words, last_day, own
+    return handles, words, last_day, own, curves
 
 
 def _tte_alt(event: str, limit: int, last_day: int, words: list[tuple]) -> str:

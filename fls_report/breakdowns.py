@@ -92,23 +92,34 @@ def kpi_breakdowns(validated, params: Params) -> pd.DataFrame:
     flags = record_flags(records, Context.of(params))
     groups = groups_of(records)
     kpi_ids = list(RECORD_KPIS)
+    codes = list(services["service_code"])
+    units = _units(services)
+    # Which services each unit sums (units × services), so every level's counts are one product.
+    membership = np.zeros((len(units), len(codes)), dtype=np.int64)
+    position = {code: i for i, code in enumerate(codes)}
+    for u, (_, _, members) in enumerate(units):
+        membership[u, [position[m] for m in members]] = 1
+    columns = [f"{k}_{p}" for k in kpi_ids for p in ("num", "den")]
     parts = []
     for characteristic, labels in GROUPS.items():
         # Counts per service and group, once; every level sums its services.
         keys = [records["service_code"], groups[characteristic]]
-        summed = flags[[f"{k}_{p}" for k in kpi_ids for p in ("num", "den")]].astype(int).groupby(keys).sum()
-        index = pd.MultiIndex.from_product([list(services["service_code"]), list(labels)])
-        summed = summed.reindex(index, fill_value=0)
-        for level, code, members in _units(services):
-            counts = summed.loc[members].groupby(level=1).sum().reindex(list(labels), fill_value=0)
-            for kpi_id in kpi_ids:
-                parts.append(pd.DataFrame({
-                    "level": level, "code": code, "characteristic": characteristic, "group": list(labels),
-                    "kpi_id": kpi_id, "numerator": counts[f"{kpi_id}_num"].to_numpy(dtype=np.int64),
-                    "denominator": counts[f"{kpi_id}_den"].to_numpy(dtype=np.int64),
-                }))
-    table = pd.concat(parts, ignore_index=True)
-    return _with_rates_and_shown(table, params)
+        summed = flags[columns].astype(np.int64).groupby(keys).sum()
+        summed = summed.reindex(pd.MultiIndex.from_product([codes, list(labels)]), fill_value=0)
+        per_service = summed.to_numpy().reshape(len(codes), len(labels), len(kpi_ids), 2)
+        counts = np.einsum("us,sgkc->ukgc", membership, per_service)  # unit, KPI, group, num/den
+        n_units, n_groups, n_kpis = len(units), len(labels), len(kpi_ids)
+        parts.append(pd.DataFrame({
+            "level": np.repeat([u[0] for u in units], n_kpis * n_groups),
+            "code": np.repeat([u[1] for u in units], n_kpis * n_groups),
+            "characteristic": characteristic,
+            "group": np.tile(list(labels), n_units * n_kpis),
+            "kpi_id": np.tile(np.repeat(kpi_ids, n_groups), n_units),
+            "numerator": counts[..., 0].reshape(-1),
+            "denominator": counts[..., 1].reshape(-1),
+        }))
+    # Rows by characteristic, unit, KPI and group.
+    return _with_rates_and_shown(pd.concat(parts, ignore_index=True), params)
 
 
 def _with_rates_and_shown(table: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -146,16 +157,15 @@ def _complementary(table: pd.DataFrame, suppressed: pd.Series) -> pd.Series:
     """Where exactly one group of a (level, characteristic, KPI) is suppressed, the group with the
     next smallest denominator too, so that neither count can be recovered by subtraction from the
     KPI's own (kpis.md, *Disclosure*)."""
-    extra = pd.Series(False, index=table.index)
     keys = ["level", "code", "characteristic", "kpi_id"]
     below_national = table["level"] != "national"
-    for _, part in table[below_national].groupby(keys, sort=False):
-        hidden = suppressed.loc[part.index]
-        if int(hidden.sum()) != 1:
-            continue
-        others = part[~hidden.to_numpy()]
-        if len(others):
-            extra[others["denominator"].astype(int).idxmin()] = True
+    hidden_in_set = suppressed.groupby([table[k] for k in keys], sort=False).transform("sum")
+    candidates = table[below_national & (hidden_in_set == 1) & ~suppressed]
+    # The visible group with the smallest denominator (the first such row on a tie).
+    smallest = (candidates.assign(_den=candidates["denominator"].astype(int), _row=candidates.index)
+                .sort_values(["_den", "_row"], kind="stable").groupby(keys, sort=False)["_row"].first())
+    extra = pd.Series(False, index=table.index)
+    extra[smallest.to_numpy()] = True
     return extra
 
 

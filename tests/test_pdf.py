@@ -18,6 +18,13 @@ JS_TOKEN = "jsLeakToken"
 CSS_TOKEN = "cssLeakToken"
 KPIS = [f"KPI{i}" for i in range(1, 12)]
 BANDS = {"rag-green": "green", "rag-amber": "amber", "rag-red": "red", "rag-none": "no data"}
+#: Text only in the data table behind the chart (HTML only, never in the PDF).
+CHART_DATA_TOKEN = "chartDataRowToken"
+PAGE_TITLE = f"{ODD_SERVICE} – Test audit 2016"
+FIGURE_ALT = "Line chart of widgets by month"
+#: The XMP namespace of the PDF/UA identification schema (ISO 14289).
+PDFUA_NAMESPACE = "http://www.aiim.org/pdfua/ns/id/"
+RDF_NAMESPACE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
 
 def png_data_uri() -> str:
@@ -39,9 +46,19 @@ def band_cell(value: float, band: str) -> str:
             f'<span class="band">{BANDS[band]}</span></td>')
 
 
+def chart_data(rows: int = 40) -> str:
+    """The block the pages put after a chart: its numbers in a table, folded away."""
+    body = "".join(f'<tr><th scope="row">{CHART_DATA_TOKEN} month {r}</th><td class="num">{r}.5</td></tr>'
+                   for r in range(rows))
+    return ('<details class="chart-data"><summary>Show the data</summary><table><caption>Widgets by month, '
+            'the numbers.</caption><thead><tr><th scope="col">Month</th><th class="num" scope="col">Widgets</th>'
+            f"</tr></thead><tbody>{body}</tbody></table></details>")
+
+
 def make_page(image: str | None = None, name: str = ODD_SERVICE, rows: int = 30) -> str:
     """A page in the shape of ours: nav, h1, period line, prose, a headline table with bands, a
-    compact 14-column benchmark table, a figure, the provenance footer, styles and a script."""
+    compact 14-column benchmark table, a figure and the data table behind it, the provenance
+    footer, styles and a script."""
     image = image or png_data_uri()
     bands = list(BANDS)
     headline = "".join(
@@ -72,7 +89,8 @@ def make_page(image: str | None = None, name: str = ODD_SERVICE, rows: int = 30)
 <table class="compact sortable-table"><caption>Benchmark caption.</caption><thead><tr><th scope="col"><button type="button">Service</button></th>
 <th scope="col"><button type="button">Nation</button></th><th class="num" scope="col"><button type="button">Records</button></th>{heads}</tr></thead>
 <tbody>{body}</tbody></table>
-<figure class="fls-chart" style="margin:1em 0"><img alt="Line chart of widgets by month" height="120" src="{image}" style="max-width:100%;height:auto" width="180"><figcaption>Widgets by month, a figure caption.</figcaption></figure>
+<figure class="fls-chart" style="margin:1em 0"><img alt="{FIGURE_ALT}" height="120" src="{image}" style="max-width:100%;height:auto" width="180"><figcaption>Widgets by month, a figure caption.</figcaption></figure>
+{chart_data()}
 </main>
 <footer class="provenance"><p><strong>Test audit 2016</strong>. Audit period 2016-01-01 to 2016-12-31.</p><p>Built by fls-report. Inputs:</p><ul><li>extract: x.csv <code>sha256 0123abcd</code></li></ul></footer>
 <script>var {JS_TOKEN} = document.querySelectorAll("table.sortable-table");</script>
@@ -117,7 +135,7 @@ def test_pdf_opens_with_the_page_content(converted):
 def test_title_block_and_provenance_at_the_ends(converted):
     _, reader, texts = converted
     assert texts[-1].index("Provenance") < texts[-1].index("sha256 0123abcd")
-    assert reader.metadata.title == f"{ODD_SERVICE} – Test audit 2016"
+    assert reader.metadata.title == PAGE_TITLE
 
 
 def test_no_navigation_script_or_style_text(converted):
@@ -168,9 +186,118 @@ def test_tables_stay_tables_with_band_fills(page, tmp_path):
     source = pdf.html_to_typst(page.read_text(encoding="utf-8"), tmp_path)
     assert source.count("#table(") == 2
     assert 'fill: rgb("#fbe3b3")' in source and 'fill: rgb("#cdebdc")' in source  # amber, green
-    assert 'alt: "Line chart of widgets by month"' in source
+    assert f'alt: "{FIGURE_ALT}"' in source
     assert "columns: 14," in source  # sized by Typst, not equal shares
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig-001.png", "fls-template.typ"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Accessibility: a tagged PDF/UA-1 document
+
+
+def structure_elements(reader: PdfReader, within: dict | None = None) -> list[tuple[str, dict]]:
+    """The elements of the PDF's structure tree (or of one element, ``within``), in reading order,
+    as (standard type, element).
+
+    A type the document defines itself is followed through the tree's ``/RoleMap`` to the
+    standard type it stands for.
+    """
+    tree = reader.trailer["/Root"]["/StructTreeRoot"].get_object()
+    role_map = {str(k).lstrip("/"): str(v).lstrip("/") for k, v in tree.get("/RoleMap", {}).items()}
+    found = []
+    pending = [(tree if within is None else within).get("/K")]
+    while pending:
+        kid = pending.pop()
+        kid = kid.get_object() if hasattr(kid, "get_object") else kid
+        if isinstance(kid, list):
+            pending.extend(reversed(kid))
+        elif isinstance(kid, dict) and "/S" in kid:  # not a marked-content or object reference
+            kind = str(kid["/S"]).lstrip("/")  # a PDF name: "/Figure"
+            for _ in range(len(role_map)):
+                kind = role_map.get(kind, kind)
+            found.append((kind, kid))
+            pending.append(kid.get("/K"))
+    return found
+
+
+def of_type(elements: list[tuple[str, dict]], kind: str) -> list[dict]:
+    return [element for found, element in elements if found == kind]
+
+
+def xmp_values(reader: PdfReader, namespace: str, name: str) -> list[str]:
+    """A property's values in the PDF's XMP metadata, written as attribute or as element."""
+    values = []
+    for description in reader.xmp_metadata.rdf_root.getElementsByTagNameNS(RDF_NAMESPACE, "Description"):
+        if description.hasAttributeNS(namespace, name):
+            values.append(description.getAttributeNS(namespace, name))
+        for node in description.getElementsByTagNameNS(namespace, name):
+            values.append("".join(child.data for child in node.childNodes if child.nodeType == child.TEXT_NODE))
+    return values
+
+
+def test_pdf_is_tagged_in_english_with_the_page_title(converted):
+    _, reader, _ = converted
+    catalog = reader.trailer["/Root"]
+    assert catalog["/MarkInfo"]["/Marked"].value is True
+    assert str(catalog["/Lang"]) in ("en", "en-GB")
+    assert structure_elements(reader)  # a structure tree with elements in it
+    assert reader.metadata.title == PAGE_TITLE
+    assert reader.xmp_metadata.dc_title == {"x-default": PAGE_TITLE}
+    assert catalog["/ViewerPreferences"]["/DisplayDocTitle"].value is True  # readers show the title
+
+
+def test_pdf_declares_pdf_ua_1(converted):
+    _, reader, _ = converted
+    assert xmp_values(reader, PDFUA_NAMESPACE, "part") == ["1"]
+
+
+def test_every_figure_has_alt_text(converted):
+    _, reader, _ = converted
+    figures = of_type(structure_elements(reader), "Figure")
+    alts = [str(figure.get("/Alt", "")).strip() for figure in figures]
+    assert alts and all(alts), alts
+    assert FIGURE_ALT in alts
+
+
+def test_tables_are_tagged_as_tables_with_header_cells(converted):
+    """The headline table (3 columns) and the benchmark table (14): each a Table with its
+    column headings as header cells, once (the heading row repeated on later pages is an artifact)."""
+    _, reader, _ = converted
+    elements = structure_elements(reader)
+    tables = of_type(elements, "Table")
+    assert len(tables) == 2  # the chart's data table is not in the PDF
+    header_cells = []
+    for table in tables:
+        inside = structure_elements(reader, within=table)
+        assert of_type(inside, "TD")
+        header_cells.append(len(of_type(inside, "TH")))
+    assert header_cells == [3, 14]
+
+
+def test_image_without_alt_text_fails_naming_its_figure(tmp_path):
+    without_alt = make_page(rows=1).replace(f'alt="{FIGURE_ALT}" ', "")
+    assert "<img height" in without_alt
+    with pytest.raises(pdf.PdfError, match=r'no-alt\.html: no alt text on 1 image\(s\) '
+                                           r'\("Widgets by month, a figure caption\."\)'):
+        pdf.html_to_typst(without_alt, tmp_path, page="no-alt.html")
+
+
+def test_chart_data_is_on_the_html_page_only(converted, page):
+    assert CHART_DATA_TOKEN in page.read_text(encoding="utf-8")
+    text = flat(converted[2])
+    assert CHART_DATA_TOKEN not in text and "Show the data" not in text and "the numbers." not in text
+    assert "Widgets by month, a figure caption." in text  # the chart itself stays
+
+
+def test_prepare_html_drops_chart_data_blocks_only(tmp_path):
+    page_html = ('<html><head><title>Small</title></head><body><main><h1>Small</h1>'
+                 f'<figure class="fls-chart"><img alt="{FIGURE_ALT}" src="{png_data_uri()}">'
+                 f"<figcaption>A caption.</figcaption></figure>{chart_data(rows=3)}"
+                 "<details><summary>Other details</summary><p>Kept in the PDF.</p></details></main></body></html>")
+    prepared, info = pdf.prepare_html(page_html, tmp_path)
+    assert CHART_DATA_TOKEN not in prepared and "Show the data" not in prepared and "<table" not in prepared
+    assert "Kept in the PDF." in prepared and "A caption." in prepared
+    assert info["alts"] == {"fig-001.png": FIGURE_ALT}
 
 
 def test_same_page_gives_identical_bytes_and_no_creation_date(converted, page, monkeypatch):

@@ -8,7 +8,9 @@ browser or any system package (docs/pdf.md explains the choice and what is lost)
 The pre-pass (:func:`prepare_html`):
 
 * drops the navigation bar, scripts, styles and the ``<head>`` (the page title is passed to
-  pandoc as metadata instead, for the PDF's document title);
+  pandoc as metadata instead, for the PDF's document title), and the data table folded under
+  each chart (``<details class="chart-data">``: the HTML page's only; the PDF keeps the chart and
+  its alt text);
 * keeps every table a real table: a banded cell keeps its value and its band in words (on its
   own line, in small capitals as on the site) and gets the band's background colour through
   pandoc's ``typst:fill`` cell attribute; numeric cells are right-aligned; sort buttons in
@@ -20,6 +22,11 @@ The pre-pass (:func:`prepare_html`):
 * turns the headline "cards" into a list, a notice into a shaded box, relative links (other
   pages of the site, sort anchors) into plain text, and moves the provenance footer to the end
   under a "Provenance" heading, in small print.
+
+The PDF is compiled to PDF/UA-1 (:data:`PDF_STANDARD`): tagged, with the page's title as
+document title, language ``en-GB``, every image a ``Figure`` with its alt text and every table a
+``Table`` whose column headings are header cells. Typst checks the standard's machine-checkable
+rules and refuses a page that breaks them.
 
 Output is deterministic: the same HTML gives the same PDF bytes. Typst embeds no creation date
 unless asked to; when ``SOURCE_DATE_EPOCH`` is set it is used as the document date. Only the
@@ -64,6 +71,11 @@ MAX_WIDE_FIGURE_HEIGHT_MM = 112
 LONG_TABLE_ROWS = 25
 #: Pixels per inch assumed for an image's natural size (CSS pixels); small images are not enlarged.
 CSS_PX_PER_MM = 96 / 25.4
+
+#: The standard the PDFs are written to: PDF/UA-1 (ISO 14289-1, universal accessibility). Typst
+#: then checks what it can (a title, alt text on every image, heading levels) and refuses to
+#: write a PDF that fails, and the XMP metadata declares ``pdfuaid:part`` 1.
+PDF_STANDARD = "ua-1"
 
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/jpg": "jpg", "image/gif": "gif",
                "image/svg+xml": "svg", "image/webp": "webp"}
@@ -241,13 +253,14 @@ def prepare_html(html: str, media: Path) -> tuple[str, dict]:
     """Rewrite a page's HTML for pandoc; write its images into ``media``.
 
     Returns the HTML (a bare ``<body>``) and what the template and the post-pass need:
-    ``title`` (the page's ``<title>``), ``heading`` (its ``<h1>``), ``subtitle`` (the period line)
-    and ``alts`` (image file name → alt text).
+    ``title`` (the page's ``<title>``), ``heading`` (its ``<h1>``), ``subtitle`` (the period line),
+    ``alts`` (image file name → alt text) and ``without_alt`` (each embedded image that has no alt
+    text, named by its figure's caption or its place on the page).
     """
     from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(inline_svg_to_img(html), "html.parser")
-    info: dict = {"alts": {}}
+    info: dict = {"alts": {}, "without_alt": []}
     title = soup.find("title")
     info["title"] = title.get_text(" ", strip=True) if title else ""
     h1 = soup.find("h1")
@@ -261,6 +274,11 @@ def prepare_html(html: str, media: Path) -> tuple[str, dict]:
             tag.unwrap()  # sort buttons in column headings: keep the heading's text
         elif tag.parent is not None or tag.name == "head":
             tag.decompose()
+
+    # The numbers behind each chart (a <details class="chart-data"> after its figure) are for the
+    # HTML page only: they can run to hundreds of rows, and the PDF keeps the chart's alt text.
+    for details in soup.find_all("details", class_="chart-data"):
+        details.decompose()
 
     body = soup.body or soup
     main = body.find("main") or body
@@ -374,6 +392,11 @@ def prepare_html(html: str, media: Path) -> tuple[str, dict]:
         img.attrs = {"src": name, "width": width}
         if alt:
             info["alts"][name] = alt
+        else:
+            figure = img.find_parent("figure")
+            caption = figure.find("figcaption") if figure is not None else None
+            info["without_alt"].append(f'"{caption.get_text(" ", strip=True)}"' if caption is not None
+                                       else f"image {number}")
 
     # Provenance footer last, in small print.
     if footer is not None:
@@ -436,10 +459,18 @@ def _source_date() -> int | None:
 
 
 def html_to_typst(html: str, media: Path, page: str = "page") -> str:
-    """Our page's HTML to Typst source (images written into ``media``)."""
+    """Our page's HTML to Typst source (images written into ``media``).
+
+    Raises :class:`PdfError` naming the page and the figures if an embedded image has no alt text
+    (Typst would refuse it under PDF/UA-1 without saying which image).
+    """
     import pypandoc
 
     prepared, info = prepare_html(html, media)
+    if info["without_alt"]:
+        raise PdfError(f"{page}: no alt text on {len(info['without_alt'])} image(s) "
+                       f"({', '.join(info['without_alt'])}); a PDF/UA-1 document describes every image, "
+                       "so give each <img> an alt attribute")
     template = media / "fls-template.typ"
     stamp = _source_date()
     fills = {
@@ -479,7 +510,7 @@ def html_to_pdf_bytes(html_path: str | Path) -> bytes:
         main.write_text(source, encoding="utf-8")
         stamp = _source_date()
         try:
-            return typst.compile(str(main), root=str(work), ignore_system_fonts=True,
+            return typst.compile(str(main), root=str(work), ignore_system_fonts=True, pdf_standards=PDF_STANDARD,
                                  **({"timestamp": stamp} if stamp is not None else {}))
         except Exception as exc:  # typst.TypstError and anything the compiler raises
             raise PdfError(f"{html_path}: Typst could not compile the page: {exc}") from exc

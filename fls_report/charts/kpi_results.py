@@ -263,7 +263,7 @@ def caterpillar(results: pd.DataFrame, kpi_id: str, highlight: str | None = None
             "Denominator": drawn["denominator"], "%": drawn["pct"].astype(float),
             "95% interval from": pd.to_numeric(drawn["ci_low"], errors="coerce"),
             "95% interval to": pd.to_numeric(drawn["ci_high"], errors="coerce"),
-            "Low numbers": drawn["low"].fillna(False).astype(bool).map({True: "yes", False: ""}),
+            "Low numbers": ["yes" if isinstance(low, (bool, np.bool_)) and low else "" for low in drawn["low"]],
         }),
         formats={"Rank": fmt_count, "Numerator": fmt_count, "Denominator": fmt_count},
     )

@@ -316,11 +316,14 @@ def _pixels(png: bytes) -> np.ndarray:
 
 
 def _full_draw(chart: charts.Chart) -> bytes:
-    """The chart's whole figure as ``savefig`` draws it, with no backdrop."""
+    """The chart's whole figure as ``savefig`` draws it, with no backdrop, through the same PNG
+    encoder (a 256-colour palette) as every chart."""
+    from fls_report.charts.png import _png_bytes
+
     buffer = io.BytesIO()
     with _house_style():
         chart.figure.savefig(buffer, format="png", dpi=charts.DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return _png_bytes(_pixels(buffer.getvalue()))
 
 
 def assert_drawn_as_whole(drawn: list[charts.Chart]) -> None:

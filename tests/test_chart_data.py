@@ -240,3 +240,10 @@ def test_a_sample_of_published_data_tables_matches_the_tables(built_site):
     assert len(rows) == len(drawn)
     assert sorted(r["%"] for r in rows) == sorted(one_decimal(100 * p) for p in drawn["p"])
     assert not any(math.isnan(float(r["%"])) for r in rows)
+
+
+def test_pages_stay_light_with_figures_at_twice_their_size(built_site):
+    """Figures are drawn at 2x (sharp at 200% zoom) in a 256-colour palette; a service page stays
+    under 2 MB (issue 14; the demo's heaviest is about 1.35 MB)."""
+    for page in (built_site / "site" / "services").glob("*.html"):
+        assert page.stat().st_size < 2_000_000, (page.name, page.stat().st_size)

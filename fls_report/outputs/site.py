@@ -122,7 +122,9 @@ def footer_html(manifest: dict, depth: int = 0) -> str:
     accessibility statement, then parameters, input checksums, package version, build time.
 
     The link is a navigation block of its own, which the PDF copies leave out as they leave out
-    the site's navigation.
+    the site's navigation. Attributes are in alphabetical order, as nbconvert writes a page's
+    (through BeautifulSoup), so that a page re-footed by :func:`replace_footer` is the page
+    rendered afresh.
     """
     params = manifest["params"]
     inputs = manifest["inputs"]
@@ -132,7 +134,7 @@ def footer_html(manifest: dict, depth: int = 0) -> str:
         for name, entry in sorted(inputs.items())
     )
     return (
-        f'<nav class="footer-links" aria-label="About this site"><a href="{"../" * depth}{ACCESSIBILITY_PAGE}">'
+        f'<nav aria-label="About this site" class="footer-links"><a href="{"../" * depth}{ACCESSIBILITY_PAGE}">'
         "Accessibility statement</a></nav>"
         f"<p><strong>{html.escape(params['title'])}</strong>. Audit period {params['period_start']} to "
         f"{params['period_end']}; data cut-off {params['data_cutoff']}. Rows read {rows['read']:,}: "

@@ -4,7 +4,8 @@ The list of reports is data (:func:`report_jobs`): one :class:`~fls_report.execu
 per page, with its notebook, parameters and output paths. A build plans which reports must run
 again (:mod:`fls_report.incremental`), runs them (:mod:`fls_report.execute`: papermill's Python API
 in a pool of worker processes, one warm kernel each; one failing report does not stop the others,
-and the build names every failure), and writes the index, the downloads and the manifest.
+and the build names every failure), and writes the index, the accessibility statement, the
+downloads and the manifest.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ class BuildResult:
 def build(params_path: str | Path, codes: list[str] | None = None, workers: int | None = None,
           notebooks: Path | None = None, scheduler: str | None = None, progress: bool = True,
           force: bool = False, formats: tuple[str, ...] = FORMATS) -> BuildResult:
-    """Compute the tables, run and render the reports that changed, write the index and downloads.
+    """Compute the tables, run and render the reports that changed, write the index, the
+    accessibility statement and the downloads.
 
     Parameters
     ----------
@@ -147,15 +149,15 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
             run_compute(params)
         manifest = _read_manifest(out.manifest)
         site = website.Site(out.root / "site")
-        footer = website.footer_html(manifest)
+        footers = {job.depth: website.footer_html(manifest, job.depth) for job in jobs}  # links climb to the root
         tables = incremental.TableCache(out.tables)
         nations = services.set_index("service_code")["nation"].map(NATION_CODES)
-        plans = [plan_job(job, params, tables, nations, footer, earlier, force) for job in jobs]
+        plans = [plan_job(job, params, tables, nations, footers[job.depth], earlier, force) for job in jobs]
         to_run = [plan.job for plan in plans if plan.action == EXECUTE]
         # Pages whose footer alone changed, and the downloads, are redone in threads while the
         # reports execute (they fill the cores the last reports leave idle).
         alongside = stack.enter_context(ThreadPoolExecutor(2))
-        refooting = alongside.submit(refoot, [plan.job for plan in plans if plan.action == REFOOTER], footer, site)
+        refooting = alongside.submit(refoot, [plan.job for plan in plans if plan.action == REFOOTER], footers, site)
         downloading = alongside.submit(downloads, params, site, manifest, recompute)
         if to_run:
             if executor is None:
@@ -175,13 +177,15 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     run = Run(params)
     index = website.write_index(
         site, manifest,
-        services=website.index_services(run.results, jobs, site, failed),
+        services=website.index_services(run.results, jobs, site, failed,
+                                        regions=services.set_index("service_code")["region"].to_dict()),
         pages=website.index_pages(jobs, site, failed, run.national_name),
         failed=[job.title for job in jobs if job.code in failed],
         downloads=written,
         national_name=run.national_name,
         low_numbers_below=params.kpi.low_numbers_below,
     )
+    website.write_accessibility(site, manifest)
     kept = {r["code"]: r for r in earlier.get("reports", [])} if codes is not None else {}
     entries = {**kept, **{p.job.code: p.entry(out.root) for p in plans if p.job.code not in failed}}
     write_manifest(params, manifest["rows"], reports=[entries[c] for c in sorted(entries, key=_report_order)],
@@ -201,11 +205,12 @@ def downloads(params: Params, site: website.Site, manifest: dict, recomputed: bo
     return website.write_downloads(Outputs(params.output).tables, site, manifest["built_at"], Run(params))
 
 
-def refoot(jobs: list[ReportJob], footer: str, site: website.Site) -> None:
-    """Give each job's page the new provenance footer, and remake its PDF, which carries it too
-    (pandoc and Typst do their work outside the GIL, so the PDFs are made in threads)."""
+def refoot(jobs: list[ReportJob], footers: dict[int, str], site: website.Site) -> None:
+    """Give each job's page the new provenance footer (``footers`` by the page's depth below the
+    site root), and remake its PDF, which carries it too (pandoc and Typst do their work outside
+    the GIL, so the PDFs are made in threads)."""
     for job in jobs:
-        website.write_page(job.page, website.replace_footer(job.page.read_text(encoding="utf-8"), footer))
+        website.write_page(job.page, website.replace_footer(job.page.read_text(encoding="utf-8"), footers[job.depth]))
     pdf.write_pdfs(site.root, [job.page for job in jobs if job.pdf is not None])
 
 

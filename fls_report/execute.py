@@ -218,7 +218,7 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         name_injected_cell(notebook, job)
         notebook.metadata["fls_report"] = {"content_hash": job.content_hash}
         write_text_atomic(job.executed, nbformat.writes(notebook) + "\n")
-        website.write_page(job.page, website.notebook_html(notebook, manifest, job.title, job.depth))
+        website.write_page(job.page, website.notebook_html(notebook, manifest, website.page_title(job), job.depth))
         if job.slides is not None:
             write_slides(job)
         if job.pdf is not None:

@@ -29,12 +29,16 @@ def pyproject_requirements() -> dict[str, str]:
 
 
 def conda_requirements() -> dict[str, str]:
+    """The environment's packages: conda's, and those its ``pip:`` list installs from PyPI (the
+    package itself, ``-e .``, aside)."""
     environment = yaml.safe_load((REPO / "environment.yml").read_text())
     found = {}
     for item in environment["dependencies"]:
-        if isinstance(item, str) and not item.startswith(("python=", "pip")):
-            name, spec = _split(item)
-            found[name] = spec
+        items = item.get("pip", []) if isinstance(item, dict) else [item]
+        for requirement in items:
+            if not requirement.startswith(("python=", "pip", "-e")):
+                name, spec = _split(requirement)
+                found[name] = spec
     return found
 
 

@@ -42,7 +42,8 @@ def test_dask_path_builds_every_page(two_builds):
     assert not first.failures and not second.failures
     assert [j.code for j in second.jobs] == [j.code for j in first.jobs]
     pages = [p for p in after if p.startswith("site/") and p.endswith(".html")]
-    assert len(pages) == 1 + len(first.jobs)  # the index and every report
+    assert len(pages) == 2 + len(first.jobs)  # the index, the accessibility statement and every report
+    assert "site/accessibility.html" in pages
 
 
 def test_two_clean_builds_in_two_folders_are_byte_identical(two_builds):

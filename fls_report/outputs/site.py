@@ -1,8 +1,11 @@
-"""The site: executed notebooks rendered to self-contained HTML pages, the index, the downloads.
+"""The site: executed notebooks rendered to self-contained HTML pages, the index, the
+accessibility statement, the downloads.
 
 Pages use our own nbconvert template (``templates/fls_page``): no code cells, figures embedded as
 data URIs, our stylesheet inline, and nothing fetched from the network (the stock templates load
-require.js and MathJax from a CDN). Every page carries the same navigation and provenance footer.
+require.js and MathJax from a CDN). Every page carries the same navigation (a skip link to the
+main content first) and provenance footer (a link to the accessibility statement first), and a
+title no other page has.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import jinja2
 import nbformat
@@ -33,6 +36,11 @@ if TYPE_CHECKING:
     from fls_report.execute import ReportJob
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+#: The accessibility statement, at the site's root; every page's footer links to it.
+ACCESSIBILITY_PAGE = "accessibility.html"
+#: The id of every page's ``<main>``, which the skip link jumps to.
+MAIN_ID = "main"
 
 #: Published downloads: (table, columns to publish or None for all). case_mix publishes only the
 #: disclosure-controlled columns (statistics.md §5).
@@ -71,6 +79,10 @@ class Site:
         return self.root / "data-quality.html"
 
     @property
+    def accessibility(self) -> Path:
+        return self.root / ACCESSIBILITY_PAGE
+
+    @property
     def downloads(self) -> Path:
         return self.root / "downloads"
 
@@ -93,15 +105,27 @@ def site_script() -> str:
 
 
 def nav_html(depth: int) -> str:
-    """Site navigation with links relative to a page ``depth`` folders below the site root."""
+    """Site navigation with links relative to a page ``depth`` folders below the site root.
+
+    Its first link skips to the page's main content: the first thing the Tab key reaches. It is
+    inside the navigation so that the PDF copies, which leave the navigation out, leave it out too.
+    """
     up = "../" * depth
     links = [("index.html", "All reports"), ("national.html", "National report"),
              ("data-quality.html", "Data quality"), ("index.html#downloads", "Downloads")]
-    return "".join(f'<a href="{up}{href}">{html.escape(text)}</a>' for href, text in links)
+    return (f'<a class="skip-link" href="#{MAIN_ID}">Skip to main content</a>'
+            + "".join(f'<a href="{up}{href}">{html.escape(text)}</a>' for href, text in links))
 
 
-def footer_html(manifest: dict) -> str:
-    """The provenance footer: parameters, input checksums, package version, build time."""
+def footer_html(manifest: dict, depth: int = 0) -> str:
+    """The provenance footer of a page ``depth`` folders below the site root: a link to the
+    accessibility statement, then parameters, input checksums, package version, build time.
+
+    The link is a navigation block of its own, which the PDF copies leave out as they leave out
+    the site's navigation. Attributes are in alphabetical order, as nbconvert writes a page's
+    (through BeautifulSoup), so that a page re-footed by :func:`replace_footer` is the page
+    rendered afresh.
+    """
     params = manifest["params"]
     inputs = manifest["inputs"]
     rows = manifest["rows"]
@@ -110,6 +134,8 @@ def footer_html(manifest: dict) -> str:
         for name, entry in sorted(inputs.items())
     )
     return (
+        f'<nav aria-label="About this site" class="footer-links"><a href="{"../" * depth}{ACCESSIBILITY_PAGE}">'
+        "Accessibility statement</a></nav>"
         f"<p><strong>{html.escape(params['title'])}</strong>. Audit period {params['period_start']} to "
         f"{params['period_end']}; data cut-off {params['data_cutoff']}. Rows read {rows['read']:,}: "
         f"{rows['included']:,} included, {rows['excluded']:,} excluded, {rows['rejected']:,} rejected.</p>"
@@ -125,9 +151,17 @@ def page_resources(manifest: dict, title: str, depth: int) -> dict:
         "title": f"{title} – {manifest['params']['title']}",
         "css": site_css(),
         "nav_html": nav_html(depth),
-        "footer_html": footer_html(manifest),
+        "main_id": MAIN_ID,
+        "footer_html": footer_html(manifest, depth),
         "script_html": site_script(),
     }
+
+
+def page_title(job: ReportJob) -> str:
+    """The head of a report page's ``<title>`` (the run's title follows it): the report's title,
+    and for a service its code and "service report", so that no two pages share a title (two
+    services may share a name; their codes differ)."""
+    return f"{job.title} ({job.code}): service report" if job.kind == "service" else job.title
 
 
 @lru_cache(maxsize=1)
@@ -241,6 +275,7 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         page=page_resources(manifest, "Reports", 0),
         params=manifest["params"],
         services=services,
+        any_region=any(s.get("region") for s in services),
         pages=pages,
         failed=failed,
         downloads=[{"href": f"downloads/{p.name}", "name": p.name, "size_kb": max(1, p.stat().st_size // 1024)} for p in downloads],
@@ -250,6 +285,21 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
         caution_title=caution[:1].upper() + caution[1:],
     )
     return write_text_atomic(site.index, markup)
+
+
+def write_accessibility(site: Site, manifest: dict) -> Path:
+    """The accessibility statement (``accessibility.html``): the standard the site aims at, how
+    it is checked, what is known to fall short, and how to ask for another format. Its words
+    are in ``templates/accessibility.html.j2``; the run's title, period and footer are the run's.
+    Left untouched when it would not change, as the report pages are by a rebuild that changes
+    nothing."""
+    markup = _jinja().get_template("accessibility.html.j2").render(
+        page=page_resources(manifest, "Accessibility statement", 0),
+        params=manifest["params"],
+    )
+    if site.accessibility.is_file() and site.accessibility.read_text(encoding="utf-8") == markup:
+        return site.accessibility
+    return write_text_atomic(site.accessibility, markup)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,9 +322,13 @@ def _headline(results: pd.DataFrame, code: str) -> list[dict]:
     return headline
 
 
-def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: Site, failed: set[str]) -> list[dict]:
+def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: Site, failed: set[str],
+                   regions: Mapping[str, str] | None = None) -> list[dict]:
     """Rows of the index's service table: the national level and the nations of ``results``
-    (England, Wales and Northern Ireland where present, in that order), then every service."""
+    (England, Wales and Northern Ireland where present, in that order), then every service.
+    ``regions`` maps a service code to its region (the services file's optional ``region``
+    column), which the index shows beside the nation and its search box finds."""
+    regions = regions or {}
     by_code = {job.code: job for job in jobs if job.kind == "service"}
     units = results[results["kpi_id"] == "KPI3"]
     nations = in_nation_order(units.loc[units["level"] == "nation", "code"])
@@ -286,7 +340,9 @@ def index_services(results: pd.DataFrame, jobs: list[ReportJob], site: Site, fai
         page = job.page if job else site.service(s.code)
         built = (job is not None and s.code not in failed) or (job is None and page.exists())
         href = str(page.relative_to(site.root)) if s.level == "service" and built else None
+        region = regions.get(s.code) if s.level == "service" else None
         rows.append({"code": s.code, "name": s.name, "nation": s.nation if isinstance(s.nation, str) else "",
+                     "region": region if isinstance(region, str) else "",
                      "level": s.level, "records": int(s.denominator), "href": href,
                      "slides_href": _download_href(job.slides if job else None, site, href),
                      "pdf_href": _download_href(job.pdf if job else None, site, href),

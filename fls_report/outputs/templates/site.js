@@ -1,5 +1,7 @@
-// Sortable tables: a click (or Enter) on a column header sorts the rows of tbody.sortable by that
-// column, using each cell's data-sort value (numbers sort as numbers; blanks go last).
+// Sortable tables: a click (or Enter or Space: the headings are buttons) on a column heading sorts
+// the rows of tbody.sortable by that column, using each cell's data-sort value (numbers sort as
+// numbers; blanks go last). The sorted column's heading cell says so with aria-sort; the others
+// carry none, as the WAI-ARIA sortable-table pattern has it.
 (function () {
   function key(cell) {
     var raw = cell.getAttribute("data-sort");
@@ -12,7 +14,7 @@
     var body = table.querySelector("tbody.sortable");
     if (!body) { return; }
     var ascending = header.getAttribute("aria-sort") !== "ascending";
-    table.querySelectorAll("th[aria-sort]").forEach(function (th) { th.setAttribute("aria-sort", "none"); });
+    table.querySelectorAll("th[aria-sort]").forEach(function (th) { th.removeAttribute("aria-sort"); });
     header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     var rows = Array.prototype.slice.call(body.rows);
     rows.sort(function (a, b) {
@@ -28,8 +30,48 @@
     table.querySelectorAll("thead th").forEach(function (header, column) {
       var button = header.querySelector("button");
       if (!button) { return; }
-      header.setAttribute("aria-sort", "none");
       button.addEventListener("click", function () { sortBy(table, column, header); });
     });
+  });
+})();
+
+
+// Find a service: the index's search box (hidden in the page, shown here, so that without
+// JavaScript the table is simply shown whole) keeps the service rows whose data-search text
+// (name, code, nation, region) holds every word typed, ignoring case and accents. The national
+// and nation rows stay. The count of rows shown is written, in the words of the box's
+// data-words, to a live region that screen readers announce once typing pauses.
+(function () {
+  function fold(text) {
+    return text.toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/\s+/g, " ").trim();
+  }
+  document.querySelectorAll(".table-search[data-table]").forEach(function (box) {
+    var table = document.getElementById(box.getAttribute("data-table"));
+    var input = box.querySelector("input");
+    var count = box.querySelector("[data-words]");
+    if (!table || !input || !count) { return; }
+    var rows = Array.prototype.slice.call(table.querySelectorAll("tbody.sortable tr[data-search]"));
+    var texts = rows.map(function (row) { return fold(row.getAttribute("data-search")); });
+    var pause = null;
+    function filter() {
+      var words = fold(input.value).split(" ").filter(Boolean);
+      var shown = 0;
+      rows.forEach(function (row, i) {
+        var match = words.every(function (word) { return texts[i].indexOf(word) !== -1; });
+        row.hidden = !match;
+        shown += match ? 1 : 0;
+      });
+      return shown;
+    }
+    function announce(shown) {
+      count.textContent = count.getAttribute("data-words").replace("{shown}", shown).replace("{total}", rows.length);
+    }
+    input.addEventListener("input", function () {
+      var shown = filter();
+      clearTimeout(pause);
+      pause = setTimeout(function () { announce(shown); }, 300);
+    });
+    announce(filter());  // before the box is shown, so that nothing is announced as the page opens
+    box.hidden = false;
   });
 })();

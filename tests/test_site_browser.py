@@ -160,6 +160,25 @@ def test_no_axe_violations(browser, built_site, small_run, kind):
     assert results.response["violations"] == [], axe_report(results.response["violations"])
 
 
+@pytest.mark.parametrize("kind", ["national", "service", "data quality"])
+def test_chart_data_opened_has_no_axe_violations_and_fits_the_page(browser, built_site, small_run, kind):
+    """Every "Show the data" opened (axe skips what is hidden): its tables pass too, and fit."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page, _, _ = open_page(browser, page_path(built_site, small_run, kind), None)
+    summaries = page.locator("details.chart-data > summary")
+    assert summaries.count() >= 1
+    summaries.first.focus()
+    page.keyboard.press("Enter")  # opens from the keyboard
+    assert page.locator("details.chart-data").first.evaluate("d => d.open")
+    page.evaluate("document.querySelectorAll('details.chart-data').forEach(d => d.open = true)")
+    assert page.locator("details.chart-data table").first.is_visible()
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]})
+    assert results.response["violations"] == [], axe_report(results.response["violations"])
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"opened chart data scrolls the page sideways by {overflow}px"
+
+
 def focused(page) -> dict:
     """The element with keyboard focus: tag, id, classes, text and its focus ring."""
     return page.evaluate("""() => {

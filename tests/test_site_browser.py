@@ -169,6 +169,7 @@ def test_chart_data_opened_has_no_axe_violations_and_fits_the_page(browser, buil
     summaries = page.locator("details.chart-data > summary")
     assert summaries.count() >= 1
     summaries.first.focus()
+    assert_focus_visible(focused(page))  # the house focus ring, as on links and buttons
     page.keyboard.press("Enter")  # opens from the keyboard
     assert page.locator("details.chart-data").first.evaluate("d => d.open")
     page.evaluate("document.querySelectorAll('details.chart-data').forEach(d => d.open = true)")

@@ -122,7 +122,9 @@ def kpi_breakdowns(validated, params: Params) -> pd.DataFrame:
     return _with_rates_and_shown(pd.concat(parts, ignore_index=True), params)
 
 
-def _with_rates_and_shown(table: pd.DataFrame, params: Params) -> pd.DataFrame:
+def _add_rates(table: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """``table`` (``numerator``, ``denominator``) with ``pct``, the Wilson interval (percent; blank
+    where the denominator is 0) and ``low_numbers`` added, in place."""
     den = table["denominator"].to_numpy(dtype=float)
     num = table["numerator"].to_numpy(dtype=float)
     positive = den > 0
@@ -132,7 +134,11 @@ def _with_rates_and_shown(table: pd.DataFrame, params: Params) -> pd.DataFrame:
     table.loc[positive, "ci_low"] = 100 * np.asarray(low, dtype=float)
     table.loc[positive, "ci_high"] = 100 * np.asarray(high, dtype=float)
     table["low_numbers"] = positive & (den < params.kpi.low_numbers_below)
+    return table
 
+
+def _with_rates_and_shown(table: pd.DataFrame, params: Params) -> pd.DataFrame:
+    _add_rates(table, params)
     disclosure = params.disclosure
     national = table["level"] == "national"
 
@@ -208,13 +214,4 @@ def kpi_regions(breakdowns: pd.DataFrame, params: Params) -> pd.DataFrame:
     if regions.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("code", "kpi_id") else float) for c in REGION_COLUMNS})
     summed = regions.groupby(["code", "kpi_id"], sort=False)[["numerator", "denominator"]].sum().reset_index()
-    den = summed["denominator"].to_numpy(dtype=float)
-    num = summed["numerator"].to_numpy(dtype=float)
-    positive = den > 0
-    summed["pct"] = np.where(positive, 100 * num / np.where(positive, den, 1), np.nan)
-    low, high = wilson_interval(num[positive], den[positive])
-    summed["ci_low"], summed["ci_high"] = np.nan, np.nan
-    summed.loc[positive, "ci_low"] = 100 * np.asarray(low, dtype=float)
-    summed.loc[positive, "ci_high"] = 100 * np.asarray(high, dtype=float)
-    summed["low_numbers"] = positive & (den < params.kpi.low_numbers_below)
-    return summed[REGION_COLUMNS]
+    return _add_rates(summed, params)[REGION_COLUMNS]

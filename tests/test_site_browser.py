@@ -180,6 +180,26 @@ def test_chart_data_opened_has_no_axe_violations_and_fits_the_page(browser, buil
     assert overflow <= 0, f"opened chart data scrolls the page sideways by {overflow}px"
 
 
+def test_short_service_names_leave_room_around_their_links(browser, built_site):
+    """A name short enough to fit on one line, with its PDF and slides links wrapped beneath it,
+    is still a target axe-core passes (the demo's "Ysbyty Caerderwen" was not, until every
+    link in a row heading was made 24px tall). The small run's names are long, so the test
+    shortens them in the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page, _, _ = open_page(browser, built_site / "site" / "index.html", None)
+    shortened = page.evaluate("""() => {
+        const links = document.querySelectorAll('#service-table tbody.sortable th[scope=row] a:not(.aside)');
+        links.forEach((a, i) => { a.textContent = i % 2 ? 'Ysbyty Caerderwen' : 'Ysbyty Bach'; });
+        return links.length;
+    }""")
+    assert shortened >= 4
+    for width in (1366, 1024, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        results = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["target-size"]}})
+        assert results.response["violations"] == [], (width, axe_report(results.response["violations"]))
+
+
 def focused(page) -> dict:
     """The element with keyboard focus: tag, id, classes, text and its focus ring."""
     return page.evaluate("""() => {

@@ -9,6 +9,8 @@ computes a statistic.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -47,6 +49,31 @@ class Outputs:
         return self.root / MANIFEST_NAME
 
 
+#: Tables parsed in this process, by their bytes' digest (see :func:`read_table`).
+_PARSED: dict[bytes, pd.DataFrame] = {}
+#: How many parsed tables :data:`_PARSED` keeps (a run has about 25; a test session holds many runs).
+_PARSED_KEPT = 64
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A table as written: codes as text, blanks as missing, every float exactly as computed.
+
+    A worker's warm kernel reads the same tables for every report of a run; each is parsed once
+    per content (keyed by a digest of its bytes, so a table rewritten by a later run is read
+    afresh) and each caller gets its own copy, free to change.
+    """
+    data = path.read_bytes()
+    key = hashlib.blake2b(data, digest_size=16).digest()
+    frame = _PARSED.pop(key, None)
+    if frame is None:
+        frame = pd.read_csv(io.BytesIO(data), dtype={"code": str}, keep_default_na=False, na_values=[""],
+                            float_precision="round_trip")
+    _PARSED[key] = frame  # most recently used last
+    while len(_PARSED) > _PARSED_KEPT:
+        del _PARSED[next(iter(_PARSED))]
+    return frame.copy()
+
+
 @dataclass(frozen=True)
 class Run:
     """A computed run: its parameters and tables, read once per notebook."""
@@ -60,8 +87,7 @@ class Run:
     def _read(self, name: str) -> pd.DataFrame:
         """A table as written: codes as text, blanks as missing, every float exactly as computed
         (the tables hold the shortest text that reads back to the same float)."""
-        return pd.read_csv(self.tables / f"{name}.csv", dtype={"code": str}, keep_default_na=False,
-                           na_values=[""], float_precision="round_trip")
+        return read_table(self.tables / f"{name}.csv")
 
     @cached_property
     def results(self) -> pd.DataFrame:

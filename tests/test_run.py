@@ -97,3 +97,42 @@ def test_weighted_quantiles_match_numpy():
     expanded = np.repeat(values, counts)
     assert stats.weighted_quantiles(values, counts, (0.25, 0.5, 0.9)) == list(np.percentile(expanded, [25, 50, 90]))
     assert all(np.isnan(v) for v in stats.weighted_quantiles([1], [0], (0.5,)))
+
+
+def test_tables_are_parsed_once_per_content_and_each_reader_gets_its_own_copy(tmp_path):
+    """The warm kernel reads a run's tables for every report: a table is parsed once for its bytes,
+    a caller's changes never reach the next caller, and a table rewritten with other bytes (same
+    size, same modification time) is read afresh."""
+    import os
+
+    from fls_report import run as run_module
+    from fls_report.run import read_table
+
+    path = tmp_path / "kpi_results.csv"
+    path.write_text("code,pct\n050,12.5\n083,0.1\n", encoding="utf-8")
+    first = read_table(path)
+    assert first["code"].tolist() == ["050", "083"] and first["pct"].tolist() == [12.5, 0.1]
+    first.loc[0, "pct"] = 99.0
+    cached = len(run_module._PARSED)
+    again = read_table(path)
+    assert again["pct"].tolist() == [12.5, 0.1] and len(run_module._PARSED) == cached  # no new parse
+    stat = path.stat()
+    path.write_text("code,pct\n050,12.5\n083,0.2\n", encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert read_table(path)["pct"].tolist() == [12.5, 0.2]
+
+
+def test_the_table_cache_keeps_only_the_most_recent(tmp_path, monkeypatch):
+    from fls_report import run as run_module
+    from fls_report.run import read_table
+
+    monkeypatch.setattr(run_module, "_PARSED", {})
+    monkeypatch.setattr(run_module, "_PARSED_KEPT", 3)
+    paths = []
+    for i in range(5):
+        paths.append(tmp_path / f"t{i}.csv")
+        paths[-1].write_text(f"code,n\n{i:03d},{i}\n", encoding="utf-8")
+        read_table(paths[-1])
+    assert len(run_module._PARSED) == 3
+    assert [frame["n"].iloc[0] for frame in run_module._PARSED.values()] == [2, 3, 4]
+    assert read_table(paths[0])["code"].iloc[0] == "000"  # read afresh after it left

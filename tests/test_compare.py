@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from conftest import SERVICES, make_run, row, write_params
+from conftest import SERVICES, make_run, row
 from fls_report.cli import main
 
 

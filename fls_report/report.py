@@ -759,18 +759,21 @@ def _breakdown_cell(pct, low, high) -> str:
 def _breakdown_table(run: Run, code: str, characteristic: str, compare: str | None = None) -> str:
     """KPI3–KPI11 (columns) by the groups of a characteristic (rows) for one unit, as published;
     with ``compare``, a second figure under each: that unit's (e.g. the national level's)."""
-    rows = run.breakdowns[run.breakdowns["characteristic"] == characteristic].set_index(["code", "group", "kpi_id"])
+    table = run.breakdowns
+    units = [code] if compare is None else [code, compare]
+    rows = table[(table["characteristic"] == characteristic) & table["code"].isin(units)]
+    rows = rows.set_index(["code", "group", "kpi_id"]).to_dict("index")  # a dict: a lookup per cell
     body = []
     for group in BREAKDOWN_GROUPS[characteristic]:
         cells = []
         for kpi_id in FUNNEL_KPIS:
-            r = rows.loc[(code, group, kpi_id)]
+            r = rows[(code, group, kpi_id)]
             if r["denominator_shown"] == "0":
                 cell = '<td class="num" data-sort="">–</td>'
             else:
                 cell = _breakdown_cell(r["pct_shown"], r["ci_low_shown"], r["ci_high_shown"])
             if compare is not None:
-                c = rows.loc[(compare, group, kpi_id)]
+                c = rows[(compare, group, kpi_id)]
                 cell = cell.replace("</td>", f'<br><small>{fmt_pct(c["pct_shown"])}</small></td>')
             cells.append(cell)
         body.append(f'<tr><th scope="row">{esc(group)}</th>{"".join(cells)}</tr>')

@@ -310,3 +310,25 @@ def test_pages_skip_only_nbconverts_reserialising_pass():
     assert str(BeautifulSoup(ours, features="html.parser")) == stock
     assert ours != stock  # the pass does rewrite the text (quotes, void tags), so the check has teeth
     assert 'alt="A funnel plot"' in ours and "No description has been provided" not in ours
+
+
+def test_the_tables_workbook_keeps_text_text_and_numbers_numbers(tmp_path):
+    """A service named like a formula stays a name in the tables workbook (never a formula Excel
+    would run), codes stay text, and numbers are numbers."""
+    from openpyxl import load_workbook
+
+    from fls_report.outputs.site import write_tables_workbook
+
+    frames = {"kpi_results": pd.DataFrame({"code": ["050", "S2", "S3"],
+                                           "name": ['=HYPERLINK("http://x")', "@SUM(A1)", "St Mary's"],
+                                           "pct": ["12.5", "", "3"]})}
+    path = write_tables_workbook(frames, tmp_path / "tables.xlsx", "2023-11-14T22:13:20Z")
+    sheet = load_workbook(path)["kpi_results"]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert [r[0].value for r in rows] == ["050", "S2", "S3"] and all(r[0].data_type == "s" for r in rows)
+    assert [r[1].value for r in rows] == ['=HYPERLINK("http://x")', "@SUM(A1)", "St Mary's"]
+    assert all(r[1].data_type == "s" for r in rows)
+    assert rows[0][1].quotePrefix and rows[1][1].quotePrefix and not rows[2][1].quotePrefix
+    assert [r[2].value for r in rows] == [12.5, None, 3]
+    again = write_tables_workbook(frames, tmp_path / "again.xlsx", "2023-11-14T22:13:20Z")
+    assert again.read_bytes() == path.read_bytes()

@@ -22,6 +22,8 @@ import jinja2
 import nbformat
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from nbconvert import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -30,7 +32,7 @@ from fls_report import __version__
 from fls_report.breakdowns import PUBLISHED_COLUMNS as BREAKDOWN_PUBLISHED
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
-from fls_report.outputs.workbook import workbook_bytes, write_workbook
+from fls_report.outputs.workbook import FORMULA_STARTS, workbook_bytes, write_workbook
 from fls_report.params import KpiParams
 from fls_report.vocabulary import band_word, fmt_pct, low_numbers_note
 
@@ -249,19 +251,31 @@ def write_downloads(tables: Path, site: Site, built_at: str, run=None) -> list[P
 
 
 def write_tables_workbook(frames: dict[str, pd.DataFrame], path: Path, built_at: str) -> Path:
-    """The published tables as one workbook, a sheet each: numbers as numbers, codes as text."""
-    book = Workbook()
-    book.remove(book.active)
+    """The published tables as one workbook, a sheet each: numbers as numbers, codes as text, and
+    text always text, never a formula (a service named ``=HYPERLINK(...)`` stays a name). Written
+    row by row (openpyxl's write-only mode): no sheet is ever edited after its rows are written.
+    """
+    book = Workbook(write_only=True)
     for name, frame in frames.items():
         sheet = book.create_sheet(name[:31])
         sheet.append(list(frame.columns))
         cells = pd.DataFrame({c: _cell_values(frame[c], numeric=c != "code") for c in frame.columns})
         for values in cells.itertuples(index=False):
-            sheet.append(list(values))
+            sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in values])
     when = dt.datetime.fromisoformat(built_at.replace("Z", "+00:00")).replace(tzinfo=None)
     book.properties.created = book.properties.modified = when
     book.properties.creator = "fls-report"
     return write_bytes_atomic(path, workbook_bytes(book, when))
+
+
+def _text_cell(sheet, text: str) -> WriteOnlyCell:
+    """A text cell that stays text: openpyxl would store ``=...`` as a formula, and Excel's leading
+    apostrophe keeps such text text when someone edits the cell (as in the benchmark workbook)."""
+    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
 
 
 def _cell_values(texts: pd.Series, numeric: bool) -> list:

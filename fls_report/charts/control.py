@@ -105,7 +105,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     if own.empty:
         return _empty(title, f"The monthly table has no rows for {label} and these KPIs.")
     months = sorted(monthly.loc[monthly["kpi_id"].isin(kpi_ids), "month"].astype(str).unique())
-    values = {k: _monthly_pct(monthly, code, k, months) for k in kpi_ids}
+    values = {k: _monthly_pct(own, code, k, months) for k in kpi_ids}
     if all(s.isna().all() for s in values.values()):
         return _empty(title, f"{label} has no eligible records in any month for these KPIs.")
     ref_label, ref_values = _reference_series(reference, reference_name, kpi_ids, months)
@@ -263,6 +263,7 @@ def _reference_series(reference: pd.DataFrame | None, reference_name: str | None
         return "", {}
     ref_code = NATIONAL if NATIONAL in codes else codes[0]
     label = reference_name or _name_of(ref_code)
+    rows = rows[rows["code"].astype(str) == ref_code]
     return label, {k: _monthly_pct(rows, ref_code, k, months) for k in kpi_ids}
 
 

@@ -242,14 +242,8 @@ RESET_TAG = "fls-report-reset"
 
 def with_reset_cell(notebook: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     """The notebook with a first cell that clears the warm kernel's namespace and moves it to
-    ``cwd`` (a kernel's working folder is fixed when it starts, and it serves many notebooks).
-
-    The reset ends with a full garbage collection; what survives it (imported modules, font and
-    table caches) lives as long as the kernel, so it is frozen out of later collections, which
-    then look only at what the next report makes (0.10 s to 0.03 s a report).
-    """
-    cell = nbformat.v4.new_code_cell(f"get_ipython().reset(new_session=True)\nimport gc, os\ngc.freeze()\n"
-                                     f"os.chdir({str(cwd)!r})")
+    ``cwd`` (a kernel's working folder is fixed when it starts, and it serves many notebooks)."""
+    cell = nbformat.v4.new_code_cell(f"get_ipython().reset(new_session=True)\nimport os\nos.chdir({str(cwd)!r})")
     cell.metadata["tags"] = [RESET_TAG]
     cell["id"] = RESET_TAG
     notebook.cells.insert(0, cell)

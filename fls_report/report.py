@@ -17,7 +17,7 @@ from fls_report.extract import FALLS_RULE_TEXT
 from fls_report.io import safe_name
 from fls_report.kpis import KEY_FIELD_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
-from fls_report.vocabulary import (MIN_USEFUL_POINTS, and_list, band_rule, band_word, completeness_rule, fmt_count, fmt_interval, fmt_pct,
+from fls_report.vocabulary import (BLANK, MIN_USEFUL_POINTS, SUPPRESSED, and_list, band_rule, band_word, completeness_rule, fmt_count, fmt_interval, fmt_pct,
                                    kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
                                    signal_explanation, status_words, suppressed_note, chi2_words)
 
@@ -751,7 +751,7 @@ INTERVALS_IN_DOWNLOADS = "Each 95% interval shows on pointing at a percentage, a
 def _breakdown_cell(pct, low, high) -> str:
     """A published group percentage, with its interval as a tooltip; ``*`` when suppressed."""
     if pd.isna(pct):
-        return '<td class="num" data-sort="">*</td>'
+        return f'<td class="num" data-sort="">{SUPPRESSED}</td>'
     return (f'<td class="num" data-sort="{float(pct)!r}" title="95% interval {fmt_interval(low, high)}">'
             f"{fmt_pct(pct)}</td>")
 
@@ -825,7 +825,7 @@ def by_region(run: Run) -> Html:
     body = "".join(
         f'<tr><th scope="row">{esc(name)}</th>'
         + "".join(_breakdown_cell(keyed.at[(name, k), "pct"], keyed.at[(name, k), "ci_low"], keyed.at[(name, k), "ci_high"])
-                  .replace("*", "–") for k in FUNNEL_KPIS)
+                  .replace(SUPPRESSED, BLANK) for k in FUNNEL_KPIS)
         + "</tr>"
         for name in names
     )

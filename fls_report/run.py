@@ -56,7 +56,8 @@ _PARSED_KEPT = 64
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A table as written: codes as text, blanks as missing, every float exactly as computed.
+    """A table as written: codes as text, blanks as missing, every float exactly as computed (the
+    tables hold the shortest text that reads back to the same float).
 
     A worker's warm kernel reads the same tables for every report of a run; each is parsed once
     per content (keyed by a digest of its bytes, so a table rewritten by a later run is read
@@ -85,8 +86,7 @@ class Run:
         return Outputs(self.params.output).tables
 
     def _read(self, name: str) -> pd.DataFrame:
-        """A table as written: codes as text, blanks as missing, every float exactly as computed
-        (the tables hold the shortest text that reads back to the same float)."""
+        """The run's table ``name`` (see :func:`read_table`)."""
         return read_table(self.tables / f"{name}.csv")
 
     @cached_property

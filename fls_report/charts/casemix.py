@@ -84,7 +84,7 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
     rows["shown"] = rows["shown"].astype(str).str.strip()
     # A level with no records has every percentage blank and nothing suppressed: leave it off.
     has_records = rows.groupby("code")["pct_shown"].apply(lambda p: p.notna().any()) | rows.groupby("code")[
-        "shown"].apply(lambda v: (v == "*").any())
+        "shown"].apply(lambda v: (v == SUPPRESSED).any())
     empty_levels = [c for c in codes if c in has_records.index and not has_records[c]]
     codes = [c for c in codes if c in has_records.index and has_records[c]]
     if rows.empty or not codes:
@@ -94,7 +94,7 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
     pct = rows.pivot_table(index="category", columns="code", values="pct_shown", aggfunc="first", dropna=False)
     pct = pct.reindex(index=categories, columns=codes)
     shown = rows.pivot_table(index="category", columns="code", values="shown", aggfunc="first")
-    suppressed = (shown.reindex(index=categories, columns=codes) == "*") | pct.isna()
+    suppressed = (shown.reindex(index=categories, columns=codes) == SUPPRESSED) | pct.isna()
 
     n_groups, n_bars = len(categories), len(codes)
     bar = 0.8 / n_bars
@@ -108,7 +108,7 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
         colour = LEVEL_COLOURS.get(code, OKABE_ITO["blue"])
         ax.barh(y, np.nan_to_num(values), height=bar * 0.9, color=colour, label=_plain(level_name(code)))
         for yi, value, hidden in zip(y, values, suppressed[code].to_numpy()):
-            ax.text((0 if hidden else value) + 0.5, yi, "*" if hidden else format_pct(value), va="center",
+            ax.text((0 if hidden else value) + 0.5, yi, SUPPRESSED if hidden else format_pct(value), va="center",
                     ha="left", fontsize=9, color=OKABE_ITO["black"], fontweight="bold" if hidden else "normal")
     ax.set_yticks(np.arange(n_groups), [_plain(c) for c in categories])
     ax.invert_yaxis()
@@ -147,6 +147,6 @@ def case_mix(case_mix: pd.DataFrame, characteristic: str,
     )
     drawn = {level_name(code): [SUPPRESSED if suppressed.at[category, code] else pct.at[category, code]
                                 for category in categories] for code in codes}
-    data = ChartData(caption=f"{title} (* suppressed)",
+    data = ChartData(caption=f"{title} ({SUPPRESSED} suppressed)",
                      table=pd.DataFrame({characteristic[:1].upper() + characteristic[1:]: categories, **drawn}))
     return Chart(figure=figure, alt=alt, caption=caption, data=data)

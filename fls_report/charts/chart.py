@@ -17,7 +17,7 @@ from fls_report.charts.layout import _figure, _title
 from fls_report.charts.png import _png
 from fls_report.charts.style import CSS_PX_PER_IN, GREY_DARK, NO_RECORDS, _house_style
 from fls_report.charts.words import _name_of, _plain, _wrap
-from fls_report.vocabulary import BLANK, fmt_count, one_decimal
+from fls_report.vocabulary import BLANK, SUPPRESSED, fmt_count, one_decimal
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def _is_number_cell(value) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return False
     if isinstance(value, str):
-        return value in ("*", "")
+        return value in (SUPPRESSED, "")
     return isinstance(value, (int, float, np.integer, np.floating)) or bool(pd.isna(value))
 
 

@@ -23,7 +23,6 @@ import nbformat
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from nbconvert import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
@@ -32,7 +31,7 @@ from fls_report import __version__
 from fls_report.breakdowns import PUBLISHED_COLUMNS as BREAKDOWN_PUBLISHED
 from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
-from fls_report.outputs.workbook import FORMULA_STARTS, workbook_bytes, write_workbook
+from fls_report.outputs.workbook import put_text, workbook_bytes, write_workbook
 from fls_report.params import KpiParams
 from fls_report.vocabulary import band_word, fmt_pct, low_numbers_note
 
@@ -269,13 +268,8 @@ def write_tables_workbook(frames: dict[str, pd.DataFrame], path: Path, built_at:
 
 
 def _text_cell(sheet, text: str) -> WriteOnlyCell:
-    """A text cell that stays text: openpyxl would store ``=...`` as a formula, and Excel's leading
-    apostrophe keeps such text text when someone edits the cell (as in the benchmark workbook)."""
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
-    cell.data_type = "s"
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
-    return cell
+    """A write-only cell holding ``text`` as text, as the benchmark workbook writes it."""
+    return put_text(WriteOnlyCell(sheet), text)
 
 
 def _cell_values(texts: pd.Series, numeric: bool) -> list:

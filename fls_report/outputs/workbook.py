@@ -88,12 +88,7 @@ def _put(ws: Worksheet, row: int, column: int, value, number_format: str | None 
     if _blank(value):
         return cell
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell.value = value
-        cell.data_type = "s"  # openpyxl would store "=..." as a formula
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True  # Excel's leading apostrophe: stays text when edited
-        return cell
+        return put_text(cell, value)
     if isinstance(value, (bool, np.bool_)):
         cell.value = bool(value)
     elif isinstance(value, (int, np.integer)) or (number_format == COUNT_FORMAT and float(value).is_integer()):
@@ -102,6 +97,16 @@ def _put(ws: Worksheet, row: int, column: int, value, number_format: str | None 
         cell.value = float(value)
     if number_format:
         cell.number_format = number_format
+    return cell
+
+
+def put_text(cell, text: str):
+    """Make ``cell`` hold ``text`` as text, never a formula (formula injection guard); returns it."""
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    cell.value = text
+    cell.data_type = "s"  # openpyxl would store "=..." as a formula
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True  # Excel's leading apostrophe: stays text when edited
     return cell
 
 

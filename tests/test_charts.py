@@ -336,8 +336,10 @@ def assert_drawn_as_whole(drawn: list[charts.Chart]) -> None:
 
 @pytest.fixture()
 def fresh_backdrops(monkeypatch):
-    """An empty backdrop cache for the test (the module's own is left as it was)."""
+    """Empty backdrop caches (pixels and reused figures) for the test (the module's own are left as
+    they were)."""
     monkeypatch.setattr(backdrop, "_BACKDROPS", type(backdrop._BACKDROPS)())
+    monkeypatch.setattr(backdrop, "_SKELETONS", type(backdrop._SKELETONS)())
     return backdrop
 
 

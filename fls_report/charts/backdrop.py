@@ -21,6 +21,15 @@ its key: :func:`over_backdrop` derives it from
 
 Whatever else a highlight draws must be among the changing artists. The tests draw each such
 chart for several highlights over one cached backdrop and compare it with the whole drawing.
+
+A chart can go further and not even build its backdrop again (:func:`reused`): the funnel grid
+draws its nine panels in a function of its own, whose arguments are everything the panels show
+(the highlight reaches it only through the layout it asks for: the title's lines, the legend's
+rows). That figure is built once per key and handed to the next chart of that key once no live
+chart holds it (in the warm kernel: once the last report's namespace is reset); the new chart
+removes the old one's changing artists and adds its own. :func:`lend` then checks that the
+figure, outside the changing artists, is exactly as built, so a highlight that changed the
+backdrop is an error, not a stale picture.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import enum
 import functools
 import hashlib
 import inspect
+import weakref
 from collections import OrderedDict
 from typing import Callable, Mapping, Sequence
 
@@ -49,6 +59,9 @@ from fls_report.charts.style import DPI
 #: for the service's rings and labels, so a build draws the nine panels once per worker.
 _BACKDROPS: "OrderedDict[str, np.ndarray]" = OrderedDict()
 BACKDROPS_KEPT = 8
+
+#: Figures built by :func:`reused`, by key, most recently used last, each lent to at most one live chart.
+_SKELETONS: "OrderedDict[str, _Skeleton]" = OrderedDict()
 
 #: Values keyed by their repr: immutable, and their repr says all of their content.
 _BY_REPR = (type(None), bool, int, float, complex, str, bytes, np.generic, datetime.date, datetime.time,
@@ -85,6 +98,75 @@ def over_backdrop(*highlight: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+class _Skeleton:
+    """A figure a backdrop function built (``parts`` is what it returned), what :func:`_layout`
+    saw in it then, and the chart it is lent to with that chart's changing artists."""
+
+    def __init__(self, parts) -> None:
+        self.parts = parts
+        self.figure = parts.figure
+        self.layout = _layout_digest(self.figure, ())
+        self.lessee = None
+        self.changing: tuple = ()
+
+    def held(self) -> bool:
+        """Whether a chart still alive was lent this figure."""
+        return self.lessee is not None and self.lessee() is not None
+
+    def clear(self) -> None:
+        """Remove the last lessee's changing artists, leaving the figure as it was built."""
+        for artist in self.changing:
+            artist.remove()
+        if getattr(self.figure, "_suptitle", None) is not None and self.figure._suptitle not in self.figure.texts:
+            self.figure._suptitle = None  # so the next suptitle() makes a title rather than renaming the removed one
+        self.lessee, self.changing = None, ()
+
+
+def reused(build: Callable, **arguments) -> tuple[str, object]:
+    """``build(**arguments)`` (a backdrop: whatever a chart draws that does not change with its
+    highlight; it returns an object with a ``figure``) and its backdrop key, made of ``build``'s
+    name and ``arguments`` (see :func:`_digest`).
+
+    The figure is built once per key and lent again (:func:`lend`) once the chart it was lent to
+    is gone, cleared of that chart's changing artists; while that chart is alive, a figure is
+    built afresh for the caller. ``build`` must be a module-level function, so that what it
+    draws can come from its arguments only.
+    """
+    if build.__closure__ is not None or "<locals>" in build.__qualname__:
+        raise TypeError(f"{build.__qualname__}: a backdrop is built by a module-level function")
+    kind = f"{build.__module__}.{build.__qualname__}"
+    key = _digest(hashlib.sha256(f"{kind}|{DPI}|".encode()), arguments).hexdigest()
+    skeleton = _SKELETONS.get(key)
+    if skeleton is not None and not skeleton.held():
+        skeleton.clear()
+        _SKELETONS.move_to_end(key)
+        return key, skeleton
+    fresh = _Skeleton(build(**arguments))
+    if skeleton is None:
+        _SKELETONS[key] = fresh
+        while len(_SKELETONS) > BACKDROPS_KEPT:
+            _SKELETONS.popitem(last=False)
+    return key, fresh
+
+
+def lend(skeleton: _Skeleton, chart):
+    """``chart``, drawn on ``skeleton``'s figure (:func:`reused`) with its highlight among its
+    ``changing`` artists; the figure is lent to it until it is gone.
+
+    Raises ``RuntimeError`` if the figure outside the changing artists is not as it was built:
+    the highlight changed the backdrop, which every later chart of the key would show.
+    """
+    if chart.figure is not skeleton.figure or _layout_digest(chart.figure, chart.changing) != skeleton.layout:
+        raise RuntimeError("a chart changed its backdrop's figure outside its changing artists; "
+                           "draw that in the backdrop function, or add the artist to the chart's changing ones")
+    skeleton.lessee, skeleton.changing = weakref.ref(chart), tuple(chart.changing)
+    return chart
+
+
+def _layout_digest(figure: Figure, changing: Sequence) -> str:
+    return _digest(hashlib.sha256(), _layout(figure, changing)).hexdigest()
 
 
 def _digest(digest, value):

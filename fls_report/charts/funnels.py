@@ -12,11 +12,11 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, MaxNLocator, StrMethodFormatter
 
-from fls_report.charts.backdrop import over_backdrop
+from fls_report.charts.backdrop import lend, reused
 from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
-from fls_report.charts.layout import (GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _annotate, _figure, _grid_layout,
-                                      _grid_legend, _grid_title, _no_panel, _panel_label, _panel_title, _pct_top,
-                                      _title)
+from fls_report.charts.layout import (GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _GridLayout, _annotate, _figure,
+                                      _grid_layout, _grid_legend, _grid_title, _no_panel, _panel_label, _panel_title,
+                                      _pct_top, _title)
 from fls_report.charts.style import GREY_DARK, GREY_LIGHT, HIGHLIGHT_COLOUR, OKABE_ITO, _styled
 from fls_report.charts.words import (_and_list, _count, _kpi_name, _kpi_span, _kpi_title, _name_of, _national_name, _plain,
                                      _plural, _short_label, _truncate, _wrap, format_pct)
@@ -321,7 +321,6 @@ def _funnel_panel(kpi_id: str, table: pd.DataFrame | None, curve: pd.DataFrame |
 
 
 @_styled
-@over_backdrop("highlight")
 def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, pd.DataFrame] | None,
                 names: Mapping[str, str] | None = None, highlight: str | None = None,
                 kpi_names: Mapping[str, str] | None = None) -> Chart:
@@ -377,57 +376,26 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     statuses = [s for s in FUNNEL_STATUS_STYLE if any((p["shown"]["status"] == s).any() for p in panels)]
     unknown_any = any((~p["shown"]["status"].isin(FUNNEL_DRAW_ORDER)).any() for p in panels)
     n_handles = 3 + len(statuses) + int(unknown_any) + int(ringed)
-    legend_rows = math.ceil(n_handles / 3)
-    layout = _grid_layout(
-        len(panels), n_cols, 1.8, title_lines=_wrap(title, 95).count("\n") + 1,
-        panel_title_lines=max(_wrap(_kpi_title(k, kpi_names), GRID_TITLE_WIDTH).count("\n") + 1 for k in kpi_ids),
-        status_lines=1, bottom_extra_in=legend_rows * _LEGEND_ROW_IN + 0.1,
+    key, skeleton = reused(
+        _funnel_backdrop, panels=[{name: panel[name] for name in BACKDROP_PANEL_KEYS} for panel in panels],
+        n_cols=n_cols, kpi_titles=[_kpi_title(k, kpi_names) for k in kpi_ids],
+        title_lines=_wrap(title, 95).count("\n") + 1, legend_rows=math.ceil(n_handles / 3),
     )
+    layout = skeleton.parts
     sentences, adjusted, exact, zoomed, not_shown, no_curves = [], [], [], [], {}, []
     changing = []  # what differs from service to service: drawn over a shared backdrop
-    for i, (ax, panel) in enumerate(zip(layout.axes, panels)):
+    for ax, panel in zip(layout.axes, panels):
         kpi_id, shown, rows, attrs = panel["kpi_id"], panel["shown"], panel["rows"], panel["attrs"]
         target_pct, lines, top = panel["target_pct"], panel["lines"], panel["top"]
-        _panel_title(ax, _kpi_title(kpi_id, kpi_names), 1)
         if shown.empty:
-            _no_panel(ax, "No records to show:\nno service has eligible records")
             sentences.append(f"{kpi_id} {_kpi_name(kpi_id, kpi_names)}: no service has eligible records.")
             if code is not None:
                 changing.append(_panel_label(ax, "Not shown: no eligible records", colour=HIGHLIGHT_COLOUR, bold=True))
                 not_shown.setdefault("no eligible records" if code in panel["rows"].index
                                      else "not in the funnel table", []).append(kpi_id)
             continue
-        x_low, x_top = max(0.7, float(shown["n"].min()) * 0.7), float(shown["n"].max()) * 1.1
-        ax.set_xscale("log")
-        ax.set_xlim(x_low, x_top)
-        ax.xaxis.set_major_locator(FixedLocator(_sparse_log_ticks(x_low, x_top)))
-        ax.xaxis.set_minor_locator(FixedLocator([]))
-        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        ax.set_ylim(0, top)
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
-        ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
-        if pd.notna(target_pct):
-            ax.axhline(target_pct, color=OKABE_ITO["black"], lw=1.3, zorder=2)
-        if len(lines):
-            for suffix, style in (("95", (0, (6, 3))), ("998", (0, (1, 2)))):
-                for side in ("low", "high"):
-                    ax.plot(lines["n"], 100 * lines[f"{side}{suffix}"], color=GREY_DARK, lw=1.1, ls=style, zorder=2)
-        else:
+        if not len(lines):
             no_curves.append(kpi_id)
-        for z, status in enumerate(FUNNEL_DRAW_ORDER):
-            points = shown[shown["status"] == status]
-            if len(points):
-                keywords = _status_keywords(status)
-                keywords["s"] = keywords["s"] * GRID_MARKER_SCALE
-                ax.scatter(points["n"], points["pct"], zorder=3 + z / 10, clip_on=False, **keywords)
-        unknown = shown[~shown["status"].isin(FUNNEL_DRAW_ORDER)]
-        if len(unknown):
-            ax.scatter(unknown["n"], unknown["pct"], s=24 * GRID_MARKER_SCALE, marker="s", facecolors="white",
-                       edgecolors=GREY_DARK, zorder=3, clip_on=False)
-        if i % n_cols == 0:
-            ax.set_ylabel("%")
-        if not layout.has_panel_below(i):
-            ax.set_xlabel("Patients eligible (log scale)")
         if top < 100:
             zoomed.append(f"{kpi_id} ({top:g}%)")
         limits_words = _limits_words(attrs)
@@ -509,4 +477,59 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
         + (f" No limit curves were given for {', '.join(no_curves)}, so none are drawn there." if no_curves else "")
     )
     data = _funnel_data([p for p in panels if not p["shown"].empty], names, "Funnel plots")
-    return Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), data=data)
+    return lend(skeleton, Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), data=data,
+                                backdrop=key))
+
+
+#: What a funnel grid's backdrop draws of each panel (:func:`_funnel_panel`): its points by
+#: status, its limit curves, its target and the top of its vertical axis.
+BACKDROP_PANEL_KEYS = ("shown", "lines", "target_pct", "top")
+
+
+def _funnel_backdrop(panels: Sequence[dict], n_cols: int, kpi_titles: Sequence[str], title_lines: int,
+                     legend_rows: int) -> _GridLayout:
+    """The part of :func:`funnel_grid` that is the same whichever service is ringed: its layout
+    (with room for ``title_lines`` of title and ``legend_rows`` of legend) and each panel's
+    title, axes, grid, target, limits and services by status (``panels``: the
+    :data:`BACKDROP_PANEL_KEYS` of :func:`_funnel_panel`)."""
+    layout = _grid_layout(
+        len(panels), n_cols, 1.8, title_lines=title_lines,
+        panel_title_lines=max(_wrap(t, GRID_TITLE_WIDTH).count("\n") + 1 for t in kpi_titles),
+        status_lines=1, bottom_extra_in=legend_rows * _LEGEND_ROW_IN + 0.1,
+    )
+    for i, (ax, panel, kpi_title) in enumerate(zip(layout.axes, panels, kpi_titles)):
+        shown, lines, target_pct, top = panel["shown"], panel["lines"], panel["target_pct"], panel["top"]
+        _panel_title(ax, kpi_title, 1)
+        if shown.empty:
+            _no_panel(ax, "No records to show:\nno service has eligible records")
+            continue
+        x_low, x_top = max(0.7, float(shown["n"].min()) * 0.7), float(shown["n"].max()) * 1.1
+        ax.set_xscale("log")
+        ax.set_xlim(x_low, x_top)
+        ax.xaxis.set_major_locator(FixedLocator(_sparse_log_ticks(x_low, x_top)))
+        ax.xaxis.set_minor_locator(FixedLocator([]))
+        ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.set_ylim(0, top)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.grid(color=GREY_LIGHT, lw=0.5, zorder=0)
+        if pd.notna(target_pct):
+            ax.axhline(target_pct, color=OKABE_ITO["black"], lw=1.3, zorder=2)
+        if len(lines):
+            for suffix, style in (("95", (0, (6, 3))), ("998", (0, (1, 2)))):
+                for side in ("low", "high"):
+                    ax.plot(lines["n"], 100 * lines[f"{side}{suffix}"], color=GREY_DARK, lw=1.1, ls=style, zorder=2)
+        for z, status in enumerate(FUNNEL_DRAW_ORDER):
+            points = shown[shown["status"] == status]
+            if len(points):
+                keywords = _status_keywords(status)
+                keywords["s"] = keywords["s"] * GRID_MARKER_SCALE
+                ax.scatter(points["n"], points["pct"], zorder=3 + z / 10, clip_on=False, **keywords)
+        unknown = shown[~shown["status"].isin(FUNNEL_DRAW_ORDER)]
+        if len(unknown):
+            ax.scatter(unknown["n"], unknown["pct"], s=24 * GRID_MARKER_SCALE, marker="s", facecolors="white",
+                       edgecolors=GREY_DARK, zorder=3, clip_on=False)
+        if i % n_cols == 0:
+            ax.set_ylabel("%")
+        if not layout.has_panel_below(i):
+            ax.set_xlabel("Patients eligible (log scale)")
+    return layout

@@ -311,7 +311,10 @@ def test_a_funnel_grid_reuses_its_figure_once_the_last_chart_is_gone(inputs, fre
         assert_drawn_as_whole([chart])
         del chart
     again = charts.funnel_grid(**given)
-    assert again.figure is figure and again.to_png() == png
+    fresh = charts.funnel_grid(**given)  # ``again`` is alive: this one is built afresh
+    assert again.figure is figure and fresh.figure is not figure
+    assert repr(again) == repr(fresh)  # an executed notebook keeps the repr: the figure's size in pixels too
+    assert again.to_png() == fresh.to_png() == png
     assert len(backdrop._SKELETONS) == 1
 
 

@@ -107,6 +107,7 @@ class _Skeleton:
     def __init__(self, parts) -> None:
         self.parts = parts
         self.figure = parts.figure
+        self.dpi = self.figure.dpi  # drawing sets it to DPI; a figure lent again must look as built
         self.layout = _layout_digest(self.figure, ())
         self.lessee = None
         self.changing: tuple = ()
@@ -116,9 +117,11 @@ class _Skeleton:
         return self.lessee is not None and self.lessee() is not None
 
     def clear(self) -> None:
-        """Remove the last lessee's changing artists, leaving the figure as it was built."""
+        """Remove the last lessee's changing artists and give the figure back its resolution,
+        leaving it as it was built (even its repr, which an executed notebook keeps)."""
         for artist in self.changing:
             artist.remove()
+        self.figure.set_dpi(self.dpi)
         if getattr(self.figure, "_suptitle", None) is not None and self.figure._suptitle not in self.figure.texts:
             self.figure._suptitle = None  # so the next suptitle() makes a title rather than renaming the removed one
         self.lessee, self.changing = None, ()

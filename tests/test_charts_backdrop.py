@@ -339,15 +339,18 @@ def _small_backdrop(top: float):
 
 
 def test_a_highlight_that_changes_a_lent_figure_outside_its_changing_artists_is_refused(fresh_backdrops):
-    key, skeleton = backdrop.reused(_small_backdrop, top=10.0)
+    skeleton = backdrop.reused(_small_backdrop, top=10.0)
+    key = skeleton.key
     ring = skeleton.parts.ax.scatter([0.5], [5])
     assert backdrop.lend(skeleton, charts.Chart(figure=skeleton.figure, alt="", caption="", changing=(ring,),
                                                 backdrop=key)).backdrop == key
-    key, skeleton = backdrop.reused(_small_backdrop, top=10.0)  # the chart above is gone: lent again
+    skeleton = backdrop.reused(_small_backdrop, top=10.0)  # the chart above is gone: lent again
+    key = skeleton.key
     skeleton.parts.ax.set_ylim(0, 20)  # the highlight moved the axis: every later chart would show it
     with pytest.raises(RuntimeError, match="outside its changing artists"):
         backdrop.lend(skeleton, charts.Chart(figure=skeleton.figure, alt="", caption="", backdrop=key))
-    key, skeleton = backdrop.reused(_small_backdrop, top=20.0)
+    skeleton = backdrop.reused(_small_backdrop, top=20.0)
+    key = skeleton.key
     skeleton.parts.ax.plot([0, 1], [1, 1])  # drawn, but not among the changing artists
     with pytest.raises(RuntimeError, match="outside its changing artists"):
         backdrop.lend(skeleton, charts.Chart(figure=skeleton.figure, alt="", caption="", backdrop=key))

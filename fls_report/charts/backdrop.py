@@ -81,14 +81,13 @@ def over_backdrop(*highlight: str) -> Callable:
         unknown = [name for name in highlight if name not in signature.parameters]
         if unknown:
             raise TypeError(f"{draw.__qualname__} has no parameter {', '.join(unknown)}")
-        kind = f"{draw.__module__}.{draw.__qualname__}"
 
         @functools.wraps(draw)
         def wrapper(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
             inputs = {name: value for name, value in bound.arguments.items() if name not in highlight}
-            given = _digest(hashlib.sha256(f"{kind}|{DPI}|".encode()), inputs)  # before drawing can touch them
+            given = _digest(_seeded(draw), inputs)  # before drawing can touch them
             chart = draw(*args, **kwargs)
             if not chart.changing:
                 return chart
@@ -100,11 +99,19 @@ def over_backdrop(*highlight: str) -> Callable:
     return decorate
 
 
-class _Skeleton:
-    """A figure a backdrop function built (``parts`` is what it returned), what :func:`_layout`
-    saw in it then, and the chart it is lent to with that chart's changing artists."""
+def _seeded(function: Callable):
+    """A digest begun with what a backdrop key of ``function``'s charts always holds: its name and
+    the resolution drawn at."""
+    return hashlib.sha256(f"{function.__module__}.{function.__qualname__}|{DPI}|".encode())
 
-    def __init__(self, parts) -> None:
+
+class _Skeleton:
+    """A figure a backdrop function built (``parts`` is what it returned) with its backdrop key,
+    what :func:`_layout` saw in it then, and the chart it is lent to with that chart's changing
+    artists."""
+
+    def __init__(self, key: str, parts) -> None:
+        self.key = key
         self.parts = parts
         self.figure = parts.figure
         self.dpi = self.figure.dpi  # drawing sets it to DPI; a figure lent again must look as built
@@ -119,18 +126,18 @@ class _Skeleton:
     def clear(self) -> None:
         """Remove the last lessee's changing artists and give the figure back its resolution,
         leaving it as it was built (even its repr, which an executed notebook keeps)."""
+        if getattr(self.figure, "_suptitle", None) in self.changing:
+            self.figure._suptitle = None  # so the next suptitle() makes a title rather than renaming the removed one
         for artist in self.changing:
             artist.remove()
         self.figure.set_dpi(self.dpi)
-        if getattr(self.figure, "_suptitle", None) is not None and self.figure._suptitle not in self.figure.texts:
-            self.figure._suptitle = None  # so the next suptitle() makes a title rather than renaming the removed one
         self.lessee, self.changing = None, ()
 
 
-def reused(build: Callable, **arguments) -> tuple[str, object]:
+def reused(build: Callable, **arguments) -> _Skeleton:
     """``build(**arguments)`` (a backdrop: whatever a chart draws that does not change with its
-    highlight; it returns an object with a ``figure``) and its backdrop key, made of ``build``'s
-    name and ``arguments`` (see :func:`_digest`).
+    highlight; it returns an object with a ``figure``, kept as ``parts``) with its backdrop
+    ``key``, made of ``build``'s name and ``arguments`` (see :func:`_digest`).
 
     The figure is built once per key and lent again (:func:`lend`) once the chart it was lent to
     is gone, cleared of that chart's changing artists; while that chart is alive, a figure is
@@ -139,19 +146,18 @@ def reused(build: Callable, **arguments) -> tuple[str, object]:
     """
     if build.__closure__ is not None or "<locals>" in build.__qualname__:
         raise TypeError(f"{build.__qualname__}: a backdrop is built by a module-level function")
-    kind = f"{build.__module__}.{build.__qualname__}"
-    key = _digest(hashlib.sha256(f"{kind}|{DPI}|".encode()), arguments).hexdigest()
+    key = _digest(_seeded(build), arguments).hexdigest()
     skeleton = _SKELETONS.get(key)
     if skeleton is not None and not skeleton.held():
         skeleton.clear()
         _SKELETONS.move_to_end(key)
-        return key, skeleton
-    fresh = _Skeleton(build(**arguments))
+        return skeleton
+    fresh = _Skeleton(key, build(**arguments))
     if skeleton is None:
         _SKELETONS[key] = fresh
         while len(_SKELETONS) > BACKDROPS_KEPT:
             _SKELETONS.popitem(last=False)
-    return key, fresh
+    return fresh
 
 
 def lend(skeleton: _Skeleton, chart):

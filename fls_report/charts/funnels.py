@@ -376,7 +376,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     statuses = [s for s in FUNNEL_STATUS_STYLE if any((p["shown"]["status"] == s).any() for p in panels)]
     unknown_any = any((~p["shown"]["status"].isin(FUNNEL_DRAW_ORDER)).any() for p in panels)
     n_handles = 3 + len(statuses) + int(unknown_any) + int(ringed)
-    key, skeleton = reused(
+    skeleton = reused(
         _funnel_backdrop, panels=[{name: panel[name] for name in BACKDROP_PANEL_KEYS} for panel in panels],
         n_cols=n_cols, kpi_titles=[_kpi_title(k, kpi_names) for k in kpi_ids],
         title_lines=_wrap(title, 95).count("\n") + 1, legend_rows=math.ceil(n_handles / 3),
@@ -478,7 +478,7 @@ def funnel_grid(tables: Mapping[str, pd.DataFrame] | None, curves: Mapping[str, 
     )
     data = _funnel_data([p for p in panels if not p["shown"].empty], names, "Funnel plots")
     return lend(skeleton, Chart(figure=layout.figure, alt=alt, caption=caption, changing=tuple(changing), data=data,
-                                backdrop=key))
+                                backdrop=skeleton.key))
 
 
 #: What a funnel grid's backdrop draws of each panel (:func:`_funnel_panel`): its points by

@@ -133,16 +133,33 @@ def funnel_limits(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[FUNNEL_LIMIT_COLUMNS].astype({"n": float})
 
 
+def _monthly_series(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str, str, str], slice]]:
+    """``monthly`` sorted as the run-chart tables are (level, code, KPI number, month), with the
+    rows of each series (level, code, KPI) as a slice of it, in that order."""
+    if monthly.empty:
+        return monthly.reset_index(drop=True), {}
+    ordered = monthly.assign(
+        _level=monthly["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)}),
+        _kpi=monthly["kpi_id"].str[3:].astype(int),
+    ).sort_values(["_level", "code", "_kpi", "month"], kind="stable").drop(columns=["_level", "_kpi"])
+    ordered = ordered.reset_index(drop=True)
+    keys = list(zip(ordered["level"], ordered["code"], ordered["kpi_id"]))
+    starts = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
+    ends = starts[1:] + [len(keys)]
+    return ordered, {keys[start]: slice(start, end) for start, end in zip(starts, ends)}
+
+
 def run_chart_signals(monthly: pd.DataFrame) -> pd.DataFrame:
     """Anhøj run-chart analysis of every monthly series (level, code, KPI2–KPI11).
 
     The centre is the median of the months with a denominator; a series with fewer than 10
     useful points never signals (its counts are still given).
     """
+    ordered, series = _monthly_series(monthly)
+    fractions = (ordered["pct"] / 100).to_numpy(dtype=float)
     rows = []
-    for (level, code, kpi_id), series in monthly.groupby(["level", "code", "kpi_id"], sort=False):
-        fractions = (series.sort_values("month")["pct"] / 100).to_numpy(dtype=float)
-        runs = stats.runs_analysis(fractions)
+    for (level, code, kpi_id), rows_of in series.items():
+        runs = stats.runs_analysis(fractions[rows_of])
         enough = runs["n_useful"] >= stats.MIN_USEFUL_POINTS
         rows.append({
             "level": level, "code": code, "kpi_id": kpi_id,
@@ -158,9 +175,7 @@ def run_chart_signals(monthly: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
     for column in ("longest_run_limit", "crossings_limit"):
         out[column] = out[column].astype("Int64")
-    out["_level"] = out["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)})
-    out["_kpi"] = out["kpi_id"].str[3:].astype(int)
-    return out.sort_values(["_level", "code", "_kpi"], kind="stable").drop(columns=["_level", "_kpi"]).reset_index(drop=True)
+    return out
 
 
 RUN_CHART_POINT_COLUMNS = ["level", "code", "kpi_id", "month", "pct", "median_pct", "on_longest_run"]
@@ -173,25 +188,24 @@ def run_chart_points(monthly: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFra
 
     ``monthly`` is ``monthly_kpis``, ``signals`` :func:`run_chart_signals` of it.
     """
-    keyed = signals.set_index(["code", "kpi_id"])
-    parts = []
-    for (level, code, kpi_id), series in monthly.groupby(["level", "code", "kpi_id"], sort=False):
-        series = series.sort_values("month")
-        denominator = pd.to_numeric(series["denominator"], errors="coerce")
-        pct = pd.to_numeric(series["pct"], errors="coerce").where(denominator > 0).to_numpy(dtype=float)
-        row = keyed.loc[(code, kpi_id)]
-        on_run = np.zeros(len(pct), dtype=bool)
-        if not np.isnan(row["median_pct"]) and row["longest_run"] > 0:
-            on_run[stats.run_positions(pct, row["median_pct"], int(row["longest_run"]), str(row["longest_run_side"]))] = True
-        parts.append(pd.DataFrame({"level": level, "code": code, "kpi_id": kpi_id, "month": series["month"].to_numpy(),
-                                   "pct": pct, "median_pct": row["median_pct"], "on_longest_run": on_run}))
-    if not parts:
+    if monthly.empty:
         return _empty(RUN_CHART_POINT_COLUMNS, {"pct": float, "median_pct": float, "on_longest_run": bool}, object)
-    out = pd.concat(parts, ignore_index=True)
-    out["_level"] = out["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)})
-    out["_kpi"] = out["kpi_id"].str[3:].astype(int)
-    out = out.sort_values(["_level", "code", "_kpi", "month"], kind="stable")
-    return out[RUN_CHART_POINT_COLUMNS].reset_index(drop=True)
+    ordered, series = _monthly_series(monthly)
+    denominator = pd.to_numeric(ordered["denominator"], errors="coerce")
+    pct = pd.to_numeric(ordered["pct"], errors="coerce").where(denominator > 0).to_numpy(dtype=float)
+    longest = {(code, kpi_id): (median, run, side) for code, kpi_id, median, run, side in zip(
+        signals["code"], signals["kpi_id"], signals["median_pct"], signals["longest_run"], signals["longest_run_side"])}
+    median_pct = np.full(len(ordered), np.nan)
+    on_run = np.zeros(len(ordered), dtype=bool)
+    for (_, code, kpi_id), rows_of in series.items():
+        median, run, side = longest[(code, kpi_id)]
+        median_pct[rows_of] = median
+        if not np.isnan(median) and run > 0:
+            positions = stats.run_positions(pct[rows_of], median, int(run), str(side))
+            on_run[np.asarray(positions, dtype=int) + rows_of.start] = True
+    return pd.DataFrame({"level": ordered["level"], "code": ordered["code"], "kpi_id": ordered["kpi_id"],
+                         "month": ordered["month"], "pct": pct, "median_pct": median_pct,
+                         "on_longest_run": on_run})[RUN_CHART_POINT_COLUMNS]
 
 
 P_CHART_COLUMNS = ["code", "kpi_id", "month", "x", "n", "p", "cl", "lcl", "ucl", "outside"]
@@ -207,22 +221,29 @@ def p_charts(monthly: pd.DataFrame, codes) -> tuple[pd.DataFrame, pd.DataFrame]:
     them) and the runs analysis around its centre line (``p_chart_runs.csv``). A (code, KPI)
     without rows has no p-chart: fewer than ``P_CHART_MIN_MONTHS`` months had eligible patients,
     or they averaged under ``P_CHART_MIN_MEAN_DENOMINATOR`` a month."""
-    by_unit = {key: part for key, part in monthly.groupby(["code", "kpi_id"], sort=False)}
-    points, runs = [], []
+    ordered, series = _monthly_series(monthly)
+    by_unit = {(code, kpi_id): rows_of for (_, code, kpi_id), rows_of in series.items()}
+    months, numerators, denominators = _p_chart_inputs(ordered)
+    charts, units, runs = [], [], []
     for code in codes:
         for kpi_id in P_CHART_KPIS:
-            series = by_unit.get((code, kpi_id))
-            chart = None if series is None else p_chart(series, code, kpi_id)
+            rows_of = by_unit.get((code, kpi_id))
+            chart = None if rows_of is None else _p_chart(months[rows_of], numerators[rows_of], denominators[rows_of])
             if chart is None:
                 continue
-            points.append(chart.assign(code=code, kpi_id=kpi_id))
+            charts.append(chart)
+            units.append((code, kpi_id))
             found = chart.attrs["runs"]
             runs.append({"code": code, "kpi_id": kpi_id, "useful_points": found["n_useful"],
                          "longest_run": found["longest_run"], "longest_run_limit": found["longest_run_max"],
                          "longest_run_side": found["longest_run_side"], "crossings": found["crossings"],
                          "crossings_limit": found["crossings_min"], "signal": found["signal"]})
-    if points:
-        points = pd.concat(points, ignore_index=True)[P_CHART_COLUMNS]
+    if charts:
+        points = pd.concat(charts, ignore_index=True)
+        sizes = [len(chart) for chart in charts]
+        for position, column in enumerate(("code", "kpi_id")):
+            points[column] = np.repeat(np.array([unit[position] for unit in units], dtype=object), sizes)
+        points = points[P_CHART_COLUMNS]
     else:
         points = _empty(P_CHART_COLUMNS, {"code": object, "kpi_id": object, "month": object, "outside": bool}, float)
     runs = pd.DataFrame(runs, columns=P_CHART_RUN_COLUMNS) if runs else _empty(
@@ -245,10 +266,20 @@ def p_chart(monthly: pd.DataFrame, code: str, kpi_id: str) -> pd.DataFrame | Non
     ``P_CHART_MIN_MEAN_DENOMINATOR``.
     """
     series = monthly[(monthly["code"] == code) & (monthly["kpi_id"] == kpi_id)].sort_values("month")
-    denominators = series["denominator"].fillna(0).astype(float)
+    return _p_chart(*_p_chart_inputs(series))
+
+
+def _p_chart_inputs(monthly: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The months, numerators and denominators (0 where blank) of monthly rows, as arrays."""
+    return (monthly["month"].to_numpy(), monthly["numerator"].astype(float).to_numpy(),
+            monthly["denominator"].fillna(0).astype(float).to_numpy())
+
+
+def _p_chart(months: np.ndarray, numerators: np.ndarray, denominators: np.ndarray) -> pd.DataFrame | None:
+    """:func:`p_chart` of one series' months in order, or None when its denominators do not allow one."""
     with_data = denominators > 0
     if with_data.sum() < P_CHART_MIN_MONTHS or denominators[with_data].mean() < P_CHART_MIN_MEAN_DENOMINATOR:
         return None
-    chart = stats.p_chart(series["numerator"].astype(float).to_numpy(), denominators.to_numpy())
-    chart.insert(0, "month", series["month"].to_numpy())
+    chart = stats.p_chart(numerators, denominators)
+    chart.insert(0, "month", months)
     return chart

@@ -53,6 +53,28 @@ def test_p_charts_read_back_exactly(run):
     assert drawn >= 10
 
 
+def test_monthly_chart_tables_do_not_depend_on_the_row_order_of_monthly(run):
+    """The run-chart and p-chart tables sort the monthly table once and read each series as a
+    slice of it: shuffled rows give the same tables, and each p-chart in the table is its own
+    unit's :func:`benchmarks.p_chart`."""
+    codes = list(run.services["code"])
+    shuffled = run.monthly.sample(frac=1, random_state=3)
+    assert not shuffled.index.equals(run.monthly.index)
+    signals = benchmarks.run_chart_signals(run.monthly)
+    pd.testing.assert_frame_equal(benchmarks.run_chart_signals(shuffled), signals)
+    pd.testing.assert_frame_equal(benchmarks.run_chart_points(shuffled, signals),
+                                  benchmarks.run_chart_points(run.monthly, signals))
+    points, runs = benchmarks.p_charts(run.monthly, codes)
+    for got, expected in zip(benchmarks.p_charts(shuffled, codes), (points, runs)):
+        pd.testing.assert_frame_equal(got, expected)
+    assert list(runs[["code", "kpi_id"]].itertuples(index=False, name=None)) == list(
+        dict.fromkeys(points[["code", "kpi_id"]].itertuples(index=False, name=None)))
+    for (code, kpi_id), part in points.groupby(["code", "kpi_id"], sort=False):
+        own = benchmarks.p_chart(shuffled, code, kpi_id)
+        pd.testing.assert_frame_equal(part.drop(columns=["code", "kpi_id"]).reset_index(drop=True),
+                                      own.reset_index(drop=True)[list(part.columns.drop(["code", "kpi_id"]))])
+
+
 def test_run_chart_points_mark_the_longest_run(run):
     points, signals = run.run_chart_points, run.signals.set_index(["code", "kpi_id"])
     for (code, kpi_id), part in points.groupby(["code", "kpi_id"]):

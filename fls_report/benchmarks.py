@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from fls_report import stats
-from fls_report.kpis import KPI_NAMES, LEVEL_ORDER, RECORD_KPIS
+from fls_report.kpis import KPI_NAMES, RECORD_KPIS, in_table_order
 
 FUNNEL_KPIS: tuple[str, ...] = tuple(RECORD_KPIS)
 STATUSES: tuple[str, ...] = ("alarm low", "alert low", "in control", "alert high", "alarm high")
@@ -138,11 +138,7 @@ def _monthly_series(monthly: pd.DataFrame) -> tuple[pd.DataFrame, dict[tuple[str
     rows of each series (level, code, KPI) as a slice of it, in that order."""
     if monthly.empty:
         return monthly.reset_index(drop=True), {}
-    ordered = monthly.assign(
-        _level=monthly["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)}),
-        _kpi=monthly["kpi_id"].str[3:].astype(int),
-    ).sort_values(["_level", "code", "_kpi", "month"], kind="stable").drop(columns=["_level", "_kpi"])
-    ordered = ordered.reset_index(drop=True)
+    ordered = in_table_order(monthly, ["month"])
     keys = list(zip(ordered["level"], ordered["code"], ordered["kpi_id"]))
     starts = [i for i in range(len(keys)) if i == 0 or keys[i] != keys[i - 1]]
     ends = starts[1:] + [len(keys)]

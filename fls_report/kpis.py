@@ -542,7 +542,7 @@ def compute_kpis(validated, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]
     results = _with_rates(results, params.kpi)
     kpi2_blank = (results["kpi_id"] == "KPI2") & results["denominator"].isna()
     results.loc[kpi2_blank, "low_numbers"] = False
-    results = _sorted(results, ["level", "code", "kpi_id"])[RESULT_COLUMNS]
+    results = in_table_order(results, ["level", "code", "kpi_id"])[RESULT_COLUMNS]
 
     monthly_service = _long(_record_counts(records, flags, services, True, months), month_caseload)
     monthly = pd.concat(
@@ -551,7 +551,7 @@ def compute_kpis(validated, params: Params) -> tuple[pd.DataFrame, pd.DataFrame]
     num = monthly["numerator"].astype("Float64")
     den = monthly["denominator"].astype("Float64")
     monthly["pct"] = (100 * num / den.where(den > 0)).astype(float)
-    monthly = _sorted(monthly, ["level", "code", "kpi_id", "month"])[MONTHLY_COLUMNS]
+    monthly = in_table_order(monthly, ["level", "code", "kpi_id", "month"])[MONTHLY_COLUMNS]
     return results, monthly
 
 
@@ -587,7 +587,7 @@ def _kpi1_rows(records: pd.DataFrame, services: pd.DataFrame, members: dict[str,
     return rows
 
 
-def _sorted(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def in_table_order(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Sort by level order, code, KPI number (and any further keys) for deterministic tables."""
     order = frame.assign(
         _level=frame["level"].map({lvl: i for i, lvl in enumerate(LEVEL_ORDER)}),

@@ -144,7 +144,7 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
     with ExitStack() as stack:
         executor = None
         if recompute:  # reports will most likely run: warm the workers' kernels while the tables are computed
-            executor = stack.enter_context(report_executor(min(workers, len(jobs)), scheduler))
+            executor = stack.enter_context(report_executor(min(workers, len(jobs)), scheduler, formats))
             start_workers(executor, min(workers, len(jobs)))
             run_compute(params)
         manifest = _read_manifest(out.manifest)
@@ -161,7 +161,7 @@ def build(params_path: str | Path, codes: list[str] | None = None, workers: int 
         downloading = alongside.submit(downloads, params, site, manifest, recompute)
         if to_run:
             if executor is None:
-                executor = stack.enter_context(report_executor(min(workers, len(to_run)), scheduler))
+                executor = stack.enter_context(report_executor(min(workers, len(to_run)), scheduler, formats))
             outcomes = run_jobs(to_run, manifest, workers, executor, progress)
         refooting.result()
         written = downloading.result()

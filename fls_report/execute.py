@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib
 import os
 import sys
 import threading
@@ -29,11 +30,15 @@ from jupyter_client.manager import KernelManager
 from tqdm import tqdm
 from traitlets import default
 
-from fls_report import report
 from fls_report.errors import InputError
 from fls_report.io import write_text_atomic
-from fls_report.outputs import pdf, slides
 from fls_report.outputs import site as website
+
+#: What a worker needs for each format beyond the page (:data:`fls_report.build.FORMATS`). A worker
+#: imports them only when its build asks for that format (:func:`warm_up`): the slide packs import
+#: python-pptx and every chart, about a second of each worker's start that a pages-only build
+#: would spend for nothing.
+FORMAT_MODULES = {"pdf": "fls_report.outputs.pdf", "slides": "fls_report.outputs.slides"}
 
 # ---------------------------------------------------------------------------------------------
 # Jobs
@@ -171,15 +176,19 @@ class WarmKernel:
             pass
 
 
-def warm_up() -> None:
-    """Start this process's kernel, import what the reports need in the kernel and here, and
-    freeze both processes' objects out of the garbage collector (see :data:`WARM_UP_CODE`).
+def warm_up(formats: tuple[str, ...] = tuple(FORMAT_MODULES)) -> None:
+    """Start this process's kernel, import what the reports need in the kernel and here (the
+    modules of ``formats``, see :data:`FORMAT_MODULES`), and freeze both processes' objects out of
+    the garbage collector (see :data:`WARM_UP_CODE`).
 
     It only saves time: if anything fails here, the first report starts a kernel afresh.
     """
     try:
-        import nbconvert  # noqa: F401  (imported here so the first report does not wait for them)
-        import papermill  # noqa: F401
+        import papermill  # noqa: F401  (imported here so the first report does not wait for them)
+
+        for name in formats:
+            if name in FORMAT_MODULES:
+                importlib.import_module(FORMAT_MODULES[name])
 
         client = WarmKernel.ready().manager.client()
         client.start_channels()
@@ -222,6 +231,8 @@ def run_job(job: ReportJob, manifest: dict) -> JobOutcome:
         if job.slides is not None:
             write_slides(job)
         if job.pdf is not None:
+            from fls_report.outputs import pdf  # only for a build that makes PDFs (FORMAT_MODULES)
+
             pdf.html_to_pdf(job.page, job.pdf)
     except Exception as exc:  # one report's failure must not stop the build
         WarmKernel.discard()  # a failed run may leave the kernel busy or broken: start afresh
@@ -234,6 +245,9 @@ REPORT_TIMEOUT_SECONDS = 600
 
 def write_slides(job: ReportJob) -> Path:
     """The job's slide pack (python-pptx), from the same tables as its page."""
+    from fls_report import report  # only for a build that makes slide packs (FORMAT_MODULES)
+    from fls_report.outputs import slides
+
     run = report.load(job.working_folder / job.parameters["params_path"])
     pack = slides.national_pack(run) if job.kind == "national" else slides.service_pack(run, job.code)
     return slides.write_pack(pack, job.slides)
@@ -307,17 +321,18 @@ def default_workers() -> int:
 
 
 @contextmanager
-def report_executor(workers: int, scheduler: str | None = None):
+def report_executor(workers: int, scheduler: str | None = None, formats: tuple[str, ...] = tuple(FORMAT_MODULES)):
     """The executor the reports run on: local processes, or a Dask distributed cluster.
 
-    ``scheduler`` is None for a pool of ``workers`` local processes (one kernel each);
+    ``scheduler`` is None for a pool of ``workers`` local processes (one kernel each, warmed up
+    for ``formats`` as each process starts, see :func:`warm_up`);
     ``"local"`` for an in-process Dask ``LocalCluster`` of ``workers`` single-threaded worker
     processes; or a scheduler address (``tcp://host:8786``) of a running Dask cluster, whose
     workers must have this package installed and see the same file system.
     """
     if scheduler is None:
         pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context("spawn"),
-                                   initializer=warm_worker)
+                                   initializer=warm_up, initargs=(tuple(formats),))
         try:
             yield pool
         finally:
@@ -344,20 +359,14 @@ def report_executor(workers: int, scheduler: str | None = None):
             cluster.close()
 
 
-def warm_worker() -> None:
-    """The local pool's initializer: start this worker's kernel and warm it (see
-    :func:`warm_up`), so a build that starts its workers before computing the
-    tables (:func:`start_workers`) has them ready when the first report is sent."""
-    warm_up()
-
-
 def _nothing() -> None:
     """A task that does nothing: submitting it makes the pool start a worker."""
 
 
 def start_workers(executor: Executor, workers: int) -> None:
     """Make a local pool start its ``workers`` processes now (each warms up, see
-    :func:`warm_worker`) rather than when the first report is submitted. Other executors (Dask)
+    :func:`warm_up`: a build that starts its workers before computing the tables has them ready
+    when the first report is sent) rather than when the first report is submitted. Other executors (Dask)
     manage their own workers: nothing to do."""
     if isinstance(executor, ProcessPoolExecutor):
         for _ in range(workers):

@@ -10,7 +10,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from fls_report.charts.png import PALETTE_COLOURS, _png_bytes
+from fls_report.charts.png import PALETTE_COLOURS, _nearest, _png_bytes
 from test_charts import (BUILDERS, case_mix_table, fields, funnel_inputs, grid_funnels, p_frame,  # noqa: F401
                          p_frames, reference_monthly, results, run_inputs, run_points, tables, tte, tte_summary)
 
@@ -45,6 +45,21 @@ def test_few_colours_come_through_exactly():
     image = _decoded(_png_bytes(rgba))
     assert image.mode == "P"
     assert np.array_equal(np.asarray(image.convert("RGBA")), rgba)
+
+
+def test_each_colour_takes_the_nearest_palette_entry_the_first_of_equals():
+    """The matrix-product distance picks exactly the entry the direct difference picks, ties
+    included (two equal entries, and colours halfway between two)."""
+    rng = np.random.default_rng(7)
+    colours = rng.integers(0, 256, (2000, 3)).astype(np.uint8)
+    palette = rng.integers(0, 256, (255, 3)).astype(np.uint8)
+    palette[40] = palette[12]  # two equal entries: the first wins
+    palette[100], palette[101] = (10, 10, 10), (12, 10, 10)
+    colours[:3] = [(11, 10, 10), (0, 0, 0), (255, 255, 255)]  # halfway between 100 and 101
+    direct = ((colours[:, None, :].astype(np.int64) - palette[None].astype(np.int64)) ** 2).sum(axis=2).argmin(axis=1)
+    found = _nearest(colours, palette)
+    assert found.dtype == np.uint8 and (found == direct).all()
+    assert found[0] == 100 and 40 not in found
 
 
 def test_a_chart_keeps_white_exactly_and_moves_other_colours_a_few_levels(tables):

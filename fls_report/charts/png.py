@@ -72,11 +72,23 @@ def _palette_image(rgba: np.ndarray):
         cut = pixels.quantize(colors=PALETTE_COLOURS - 1, method=Image.Quantize.MAXCOVERAGE,
                               dither=Image.Dither.NONE)
         palette = np.asarray(cut.getpalette(), dtype=np.uint8).reshape(-1, 3)[:PALETTE_COLOURS - 1]
-        offsets = colours[:, np.newaxis, :].astype(np.int32) - palette[np.newaxis].astype(np.int32)
-        nearest = (offsets ** 2).sum(axis=2).argmin(axis=1).astype(np.uint8)  # each colour's nearest entry
+        nearest = _nearest(colours, palette)
     index = np.full(height * width, len(palette), dtype=np.uint8)  # white: the entry after the rest
     index[coloured] = nearest[codes]
     image = Image.frombuffer("P", (width, height), index.tobytes(), "raw", "P", 0, 1)
     image.putpalette(np.vstack([palette, [[255, 255, 255]]]).reshape(-1).tolist())
     return image
 
+
+
+def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """For each RGB colour, the index of the palette entry nearest it (squared distance; the first
+    of equals), as ``uint8``.
+
+    The squared distance |c − p|² is |c|² − 2 c·p + |p|², one matrix product rather than a
+    colours × palette × 3 array. Every term is a whole number below 2²⁴, so in float64 the sums
+    are exact and the nearest entry is the one the direct difference gives.
+    """
+    c, p = colours.astype(np.float64), palette.astype(np.float64)
+    distances = (c * c).sum(axis=1)[:, np.newaxis] - 2 * (c @ p.T) + (p * p).sum(axis=1)[np.newaxis]
+    return distances.argmin(axis=1).astype(np.uint8)

@@ -270,23 +270,23 @@ def funnel(table: pd.DataFrame, curve: pd.DataFrame | None, kpi_id: str,
 def _funnel_data(panels: Sequence[dict], names: Mapping[str, str] | None, title: str) -> ChartData:
     """Every service point of the funnel ``panels`` (:func:`_funnel_panel`) with its limits at its
     number of patients eligible and its status: what :func:`funnel` and :func:`funnel_grid` draw."""
-    rows = []
+    first = "Service" if len(panels) == 1 else "KPI and service"
+    parts = []
     for panel in panels:
         shown = panel["shown"]
-        for code, point in shown.iterrows():
-            service = _name_of(code, (names or {}).get(code))
-            rows.append({
-                "Service" if len(panels) == 1 else "KPI and service":
-                    service if len(panels) == 1 else f"{panel['kpi_id']}, {service}",
-                "Patients eligible": point["n"], "%": point["pct"],
-                **{heading: 100 * pd.to_numeric(point.get(column), errors="coerce")
-                   for heading, column in (("95% limit, lower", "low95"), ("95% limit, upper", "high95"),
-                                           ("99.8% limit, lower", "low998"), ("99.8% limit, upper", "high998"))},
-                "Status": FUNNEL_STATUS_STYLE[point["status"]]["words"] if point["status"] in FUNNEL_STATUS_STYLE
-                else point["status"],
-            })
+        services = [_name_of(code, (names or {}).get(code)) for code in shown.index]
+        parts.append(pd.DataFrame({
+            first: services if len(panels) == 1 else [f"{panel['kpi_id']}, {service}" for service in services],
+            "Patients eligible": shown["n"].to_numpy(), "%": shown["pct"].to_numpy(),
+            **{heading: 100 * pd.to_numeric(shown[column], errors="coerce").to_numpy()
+               for heading, column in (("95% limit, lower", "low95"), ("95% limit, upper", "high95"),
+                                       ("99.8% limit, lower", "low998"), ("99.8% limit, upper", "high998"))},
+            "Status": [FUNNEL_STATUS_STYLE[s]["words"] if s in FUNNEL_STATUS_STYLE else s for s in shown["status"]],
+        }))
+    parts = [part for part in parts if len(part)]
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return ChartData(caption=f"{title}: each service's point and the limits at its number of patients eligible",
-                     table=pd.DataFrame(rows), formats={"Patients eligible": fmt_count})
+                     table=table, formats={"Patients eligible": fmt_count})
 
 
 def _funnel_panel(kpi_id: str, table: pd.DataFrame | None, curve: pd.DataFrame | None) -> dict:

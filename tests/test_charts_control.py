@@ -192,3 +192,23 @@ def test_p_chart_grid_states_limits_and_runs_and_names_laney(p_frame):
     only = charts.p_chart_grid({"KPI6": laney})
     assert "3-sigma control limits (Laney p′)" in only.alt
     assert "3-sigma control limits (Laney p′)" in [t.get_text() for t in only.figure.legends[0].get_texts()]
+
+
+def test_a_units_monthly_series_per_kpi_take_the_first_filled_value_and_gaps_for_the_rest():
+    """The run charts' monthly series: one unit's rows only, a month with no eligible patients a
+    gap, a month given twice its first filled value, a KPI without rows all gaps, in ``months``'
+    order whatever the table's."""
+    from fls_report.charts.control import _monthly_pcts
+
+    monthly = pd.DataFrame({
+        "code": ["050", "050", "050", "050", "ABC", 50],
+        "kpi_id": ["KPI3", "KPI3", "KPI3", "KPI4", "KPI3", "KPI4"],
+        "month": ["2016-02", "2016-01", "2016-01", "2016-01", "2016-01", "2016-02"],
+        "denominator": [10, 0, 4, 5, 7, 8],
+        "pct": [50.0, 99.0, 25.0, 40.0, 70.0, 12.5],
+    })
+    series = _monthly_pcts(monthly, "050", ["KPI3", "KPI4", "KPI5"], ["2016-01", "2016-02", "2016-03"])
+    assert list(series) == ["KPI3", "KPI4", "KPI5"]
+    assert series["KPI3"].tolist()[:2] == [25.0, 50.0] and np.isnan(series["KPI3"].iloc[2])
+    assert series["KPI4"].iloc[0] == 40.0 and np.isnan(series["KPI4"].iloc[1])  # 50 is not "050"
+    assert series["KPI5"].isna().all() and len(series["KPI5"]) == 3

@@ -38,12 +38,18 @@ def _truthy(value) -> bool:
     return False if value is None or pd.isna(value) else bool(value)
 
 
-def _monthly_pct(monthly: pd.DataFrame, code: str, kpi_id: str, months: Sequence[str]) -> pd.Series:
-    """One unit's monthly ``pct`` over ``months``; NaN where the denominator is 0 or blank."""
-    part = monthly[(monthly["code"].astype(str) == str(code)) & (monthly["kpi_id"] == kpi_id)]
+def _monthly_pcts(monthly: pd.DataFrame, code: str, kpi_ids: Sequence[str], months: Sequence[str]) -> dict[str, pd.Series]:
+    """One unit's monthly ``pct`` of each KPI over ``months`` (the first filled value of a month
+    given twice); NaN where the denominator is 0 or blank."""
+    part = monthly[(monthly["code"].astype(str) == str(code)) & monthly["kpi_id"].isin(list(kpi_ids))]
     denominator = pd.to_numeric(part["denominator"], errors="coerce")
     pct = pd.to_numeric(part["pct"], errors="coerce").where(denominator > 0)
-    return pd.Series(pct.to_numpy(), index=part["month"].astype(str)).groupby(level=0).first().reindex(months)
+    by_kpi = pd.Series(pct.to_numpy(), index=pd.MultiIndex.from_arrays(
+        [part["kpi_id"].to_numpy(), part["month"].astype(str).to_numpy()], names=["kpi_id", "month"]))
+    first = by_kpi.groupby(level=["kpi_id", "month"]).first()
+    found = set(first.index.get_level_values("kpi_id"))
+    return {k: (first.xs(k, level="kpi_id") if k in found else pd.Series(dtype=float)).reindex(months)
+            for k in kpi_ids}
 
 
 @_styled
@@ -105,7 +111,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     if own.empty:
         return _empty(title, f"The monthly table has no rows for {label} and these KPIs.")
     months = sorted(monthly.loc[monthly["kpi_id"].isin(kpi_ids), "month"].astype(str).unique())
-    values = {k: _monthly_pct(own, code, k, months) for k in kpi_ids}
+    values = _monthly_pcts(own, code, kpi_ids, months)
     if all(s.isna().all() for s in values.values()):
         return _empty(title, f"{label} has no eligible records in any month for these KPIs.")
     ref_label, ref_values = _reference_series(reference, reference_name, kpi_ids, months)
@@ -264,7 +270,7 @@ def _reference_series(reference: pd.DataFrame | None, reference_name: str | None
     ref_code = NATIONAL if NATIONAL in codes else codes[0]
     label = reference_name or _name_of(ref_code)
     rows = rows[rows["code"].astype(str) == ref_code]
-    return label, {k: _monthly_pct(rows, ref_code, k, months) for k in kpi_ids}
+    return label, _monthly_pcts(rows, ref_code, kpi_ids, months)
 
 
 def _reference_words(label: str, series: pd.Series) -> str:

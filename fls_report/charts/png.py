@@ -85,10 +85,14 @@ def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """For each RGB colour, the index of the palette entry nearest it (squared distance; the first
     of equals), as ``uint8``.
 
-    The squared distance |c − p|² is |c|² − 2 c·p + |p|², one matrix product rather than a
-    colours × palette × 3 array. Every term is a whole number below 2²⁴, so in float64 the sums
-    are exact and the nearest entry is the one the direct difference gives.
+    The squared distance |c − p|² is |c|² − 2 c·p + |p|², summed channel by channel in whole
+    numbers (exact: every term is below 2²⁰), so only colours × palette arrays are made, not a
+    colours × palette × 3 one. The dot product is not a matrix product on purpose: that would go
+    to the BLAS library, whose threads would then spin beside the other report worker's kernel.
     """
-    c, p = colours.astype(np.float64), palette.astype(np.float64)
-    distances = (c * c).sum(axis=1)[:, np.newaxis] - 2 * (c @ p.T) + (p * p).sum(axis=1)[np.newaxis]
+    c, p = colours.astype(np.int32), palette.astype(np.int32)
+    cross = c[:, 0, np.newaxis] * p[np.newaxis, :, 0]
+    for channel in (1, 2):
+        cross += c[:, channel, np.newaxis] * p[np.newaxis, :, channel]
+    distances = (c * c).sum(axis=1)[:, np.newaxis] - 2 * cross + (p * p).sum(axis=1)[np.newaxis]
     return distances.argmin(axis=1).astype(np.uint8)

@@ -98,3 +98,20 @@ def test_each_thread_has_its_own_kernel(tmp_path):
     assert first != second
     assert one[0].split()[0] == "1" and two[0].split()[0] == "2"
     assert one[0].split()[1] != two[0].split()[1]  # two kernel processes
+
+
+def test_a_pages_only_worker_does_not_import_the_slide_and_pdf_modules():
+    """A worker process imports this module to run its reports: the slide packs' modules (python-
+    pptx and every chart) and the PDF's are imported only by a build that makes those formats."""
+    import subprocess
+    import sys
+
+    from fls_report.build import FORMATS
+    from fls_report.execute import FORMAT_MODULES
+
+    assert set(FORMAT_MODULES) == set(FORMATS) - {"html"}
+    probe = ("import sys, fls_report.execute\n"
+             "print(sorted(m for m in ('pptx', 'fls_report.outputs.slides', 'fls_report.outputs.pdf', "
+             "'fls_report.report', 'fls_report.charts') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -274,6 +274,8 @@ def _funnel_data(panels: Sequence[dict], names: Mapping[str, str] | None, title:
     parts = []
     for panel in panels:
         shown = panel["shown"]
+        if shown.empty:
+            continue
         services = [_name_of(code, (names or {}).get(code)) for code in shown.index]
         parts.append(pd.DataFrame({
             first: services if len(panels) == 1 else [f"{panel['kpi_id']}, {service}" for service in services],
@@ -283,7 +285,6 @@ def _funnel_data(panels: Sequence[dict], names: Mapping[str, str] | None, title:
                                        ("99.8% limit, lower", "low998"), ("99.8% limit, upper", "high998"))},
             "Status": [FUNNEL_STATUS_STYLE[s]["words"] if s in FUNNEL_STATUS_STYLE else s for s in shown["status"]],
         }))
-    parts = [part for part in parts if len(part)]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return ChartData(caption=f"{title}: each service's point and the limits at its number of patients eligible",
                      table=table, formats={"Patients eligible": fmt_count})

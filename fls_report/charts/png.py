@@ -80,7 +80,6 @@ def _palette_image(rgba: np.ndarray):
     return image
 
 
-
 def _nearest(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """For each RGB colour, the index of the palette entry nearest it (squared distance; the first
     of equals), as ``uint8``.

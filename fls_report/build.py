@@ -28,7 +28,7 @@ from fls_report.execute import (JobOutcome, ReportJob, default_workers, report_e
 from fls_report.kpis import NATION_CODES, NATIONAL
 from fls_report.params import Params, load_params
 from fls_report.pipeline import input_checksums, run_compute, write_manifest
-from fls_report.outputs import pdf, slides
+from fls_report.outputs import pdf
 from fls_report.outputs import site as website
 from fls_report.run import MANIFEST_NAME, Outputs, Run
 from fls_report.validate import read_services
@@ -60,7 +60,7 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
     jobs = [
         ReportJob("national", NATIONAL, "National report", notebooks / "national.ipynb",
                   out.root / "notebooks" / "national.ipynb", site.national, 0, {"params_path": source},
-                  site.slides / f"{slides.NATIONAL_FILE_STEM}.pptx", pdf.pdf_path_for(site.root, site.national)),
+                  site.national_slides, pdf.pdf_path_for(site.root, site.national)),
         ReportJob("data_quality", "DATA_QUALITY", "Data quality", notebooks / "data_quality.ipynb",
                   out.root / "notebooks" / "data_quality.ipynb", site.data_quality, 0, {"params_path": source}),
     ]
@@ -70,7 +70,7 @@ def report_jobs(params: Params, services: pd.DataFrame, codes: list[str] | None 
         jobs.append(
             ReportJob("service", code, names[code], notebooks / "service.ipynb",
                       out.root / "notebooks" / "services" / f"{page.stem}.ipynb", page, 1,
-                      {"params_path": source, "service_code": code}, site.slides / slides.pack_file_name(code),
+                      {"params_path": source, "service_code": code}, site.service_slides(code),
                       pdf.pdf_path_for(site.root, page))
         )
     return [dataclass_replace(job, slides=job.slides if "slides" in formats else None,

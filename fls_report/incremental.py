@@ -17,12 +17,12 @@ Three rules, recorded in ``manifest.json`` so a reader can check them:
 from __future__ import annotations
 
 import hashlib
-import io as _io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 PACKAGE = Path(__file__).resolve().parent
@@ -66,14 +66,41 @@ class TableCache:
 
     def __post_init__(self) -> None:
         self._frames: dict[str, pd.DataFrame] = {}
+        self._shared: dict[tuple[str, str], bytes] = {}
+        self._row_hashes: dict[str, np.ndarray] = {}
 
     def frame(self, name: str) -> pd.DataFrame:
         if name not in self._frames:
             self._frames[name] = pd.read_csv(self.folder / f"{name}.csv", dtype=str, keep_default_na=False)
         return self._frames[name]
 
+    def slice_bytes(self, name: str, rule: str, codes: set[str]) -> bytes:
+        """What a report's hash takes from table ``name``: its columns and the rows ``rule`` picks
+        for a report of ``codes``. A slice that is the same for every report is
+        read once per build; a report's own rows are taken as a 64-bit hash each
+        (``pandas.util.hash_pandas_object``, the same in every process), so a build does not write
+        out the same table again for every report."""
+        if rule in SHARED_RULES:
+            if (name, rule) not in self._shared:
+                self._shared[name, rule] = _rows(self.frame(name), rule).to_csv(index=False).encode()
+            return self._shared[name, rule]
+        frame = self.frame(name)
+        if name not in self._row_hashes:
+            self._row_hashes[name] = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        own = self._row_hashes[name][frame["code"].isin(codes).to_numpy()]
+        text = ",".join(frame.columns).encode() + b"\n" + own.tobytes()
+        if rule == "own+counts":
+            text += b"\ncounts\n" + self.slice_bytes(name, "counts", codes)
+        return text
 
-def _rows(frame: pd.DataFrame, rule: str, codes: set[str]) -> pd.DataFrame:
+
+#: The :data:`SLICES` rules whose rows do not depend on the report's codes ("counts" is the
+#: shared part of "own+counts").
+SHARED_RULES = frozenset({"all", "national", "names", "formats", "counts"})
+
+
+def _rows(frame: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """The rows of a table that a rule of :data:`SHARED_RULES` picks (the same for every report)."""
     if rule == "all":
         return frame
     if rule == "national":
@@ -82,11 +109,9 @@ def _rows(frame: pd.DataFrame, rule: str, codes: set[str]) -> pd.DataFrame:
         return frame[["code", "name"]].drop_duplicates()
     if rule == "formats":  # the methods section says how webtool exports are read, if any were
         return frame[["format"]].drop_duplicates().sort_values("format")
-    own = frame[frame["code"].isin(codes)]
-    if rule == "own+counts":
-        counts = frame.loc[frame["level"] == "service", ["code", "kpi_id", "numerator", "denominator", "funnel_status"]]
-        return pd.concat([own, counts], keys=["own", "counts"])
-    return own
+    if rule == "counts":  # every service's KPI counts, which a service's funnels plot
+        return frame.loc[frame["level"] == "service", ["code", "kpi_id", "numerator", "denominator", "funnel_status"]]
+    raise ValueError(f"{rule!r} is not one of {sorted(SHARED_RULES)}")
 
 
 def content_hash(kind: str, code: str, nation_code: str | None, notebook: Path, parameters: dict,
@@ -102,10 +127,8 @@ def content_hash(kind: str, code: str, nation_code: str | None, notebook: Path, 
     digest.update(json.dumps(params_plain, sort_keys=True, default=str).encode())
     codes = {code, "NATIONAL"} | ({nation_code} if nation_code else set())
     for name, rule in sorted(SLICES[kind].items()):
-        buffer = _io.StringIO()
-        _rows(tables.frame(name), rule, codes).to_csv(buffer, index=False)
         digest.update(name.encode())
-        digest.update(buffer.getvalue().encode())
+        digest.update(tables.slice_bytes(name, rule, codes))
     return digest.hexdigest()
 
 

@@ -115,3 +115,18 @@ def test_a_pages_only_worker_does_not_import_the_slide_and_pdf_modules():
              "'fls_report.report', 'fls_report.charts') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_the_build_process_does_not_import_the_slides_or_the_charts():
+    """The process that plans a build, computes the tables and writes the index and downloads
+    draws nothing: it names each report's slide pack through the site's layout
+    (``Site.service_slides``), so it does not import python-pptx, matplotlib or the charts, about
+    half a second before its workers can start."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, fls_report.build\n"
+             "print(sorted(m for m in ('pptx', 'matplotlib', 'fls_report.outputs.slides', 'fls_report.report', "
+             "'fls_report.charts') if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -142,5 +142,41 @@ def test_reports_depend_on_the_formats_read_not_on_each_files_rows(tmp_path):
     files = pd.DataFrame({"file": ["a.xlsx", "b.csv"], "format": ["webtool export", "webtool export"], "rows": [5, 7]})
     same_formats = files.assign(rows=[6, 7])
     other_formats = files.assign(format=["webtool export", "contract"])
-    assert _rows(files, "formats", set()).equals(_rows(same_formats, "formats", set()))
-    assert not _rows(files, "formats", set()).equals(_rows(other_formats, "formats", set()))
+    assert _rows(files, "formats").equals(_rows(same_formats, "formats"))
+    assert not _rows(files, "formats").equals(_rows(other_formats, "formats"))
+
+
+def test_a_service_hash_follows_every_cell_of_its_own_rows_and_is_the_same_in_another_process(tmp_path):
+    """A service's own rows enter its hash one 64-bit row hash each: a change to any of its cells,
+    or to a column's name, changes the hash; another service's own rows do not; and a second
+    process (another string-hash seed) gets the same hash, as an incremental build needs."""
+    import subprocess
+    import sys
+
+    from fls_report.incremental import TableCache
+
+    def tables(name: str, frame: pd.DataFrame) -> TableCache:
+        folder = tmp_path / name
+        folder.mkdir()
+        frame.to_csv(folder / "monthly_kpis.csv", index=False)
+        return TableCache(folder)
+
+    rows = pd.DataFrame({"level": ["national", "service", "service"], "code": ["NATIONAL", "S1", "S2"],
+                         "month": ["2016-01"] * 3, "pct": ["50.0", "40.0", "60.0"]})
+    before = tables("before", rows).slice_bytes("monthly_kpis", "own", {"S1", "NATIONAL"})
+    for column in ("month", "pct"):
+        changed = rows.copy()
+        changed.loc[1, column] = "2016-02" if column == "month" else "40.1"
+        assert tables(f"own_{column}", changed).slice_bytes("monthly_kpis", "own", {"S1", "NATIONAL"}) != before
+    other = rows.copy()
+    other.loc[2, "pct"] = "61.0"
+    assert tables("other", other).slice_bytes("monthly_kpis", "own", {"S1", "NATIONAL"}) == before
+    renamed = tables("renamed", rows.rename(columns={"pct": "percent"}))
+    assert renamed.slice_bytes("monthly_kpis", "own", {"S1", "NATIONAL"}) != before
+
+    script = ("import sys; from pathlib import Path; from fls_report.incremental import TableCache; "
+              "sys.stdout.write(TableCache(Path(sys.argv[1])).slice_bytes('monthly_kpis', 'own', {'S1', 'NATIONAL'}).hex())")
+    for seed in ("1", "2"):
+        again = subprocess.run([sys.executable, "-c", script, str(tmp_path / "before")], check=True,
+                               capture_output=True, text=True, env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
+        assert bytes.fromhex(again) == before

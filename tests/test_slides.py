@@ -19,6 +19,7 @@ from pptx.util import Emu
 from conftest import ODD_NAME, SERVICES, make_run, row
 from fls_report import charts, report
 from fls_report.outputs import slides
+from fls_report.outputs.site import Site
 from fls_report.io import safe_name
 from fls_report.kpis import KPI_NAMES
 from fls_report.params import load_params
@@ -105,10 +106,10 @@ PACK_CODES = ["S1", EMPTY]
 
 @pytest.fixture(scope="module")
 def packs(run, tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("packs")
-    written = [slides.write_pack(slides.service_pack(run, code), folder / slides.pack_file_name(code))
-               for code in PACK_CODES]
-    written.append(slides.write_pack(slides.national_pack(run), folder / f"{slides.NATIONAL_FILE_STEM}.pptx"))
+    site = Site(tmp_path_factory.mktemp("packs"))
+    site.slides.mkdir(parents=True)
+    written = [slides.write_pack(slides.service_pack(run, code), site.service_slides(code)) for code in PACK_CODES]
+    written.append(slides.write_pack(slides.national_pack(run), site.national_slides))
     return {path.stem: path for path in written}
 
 
@@ -306,10 +307,12 @@ def test_slides_draw_what_the_tables_hold(run):
     assert "benchmarks" not in source and "stats" not in source.replace("statuses", "")
 
 
-def test_a_code_named_national_does_not_overwrite_the_national_pack():
-    assert slides.pack_file_name("S1") == "S1.pptx"
-    assert slides.pack_file_name("national") != "national.pptx"
-    assert slides.pack_file_name("NATIONAL").startswith("NATIONAL-")
+def test_a_code_named_national_does_not_overwrite_the_national_pack(tmp_path):
+    site = Site(tmp_path)
+    assert site.national_slides == tmp_path / "downloads" / "slides" / "national.pptx"
+    assert site.service_slides("S1").name == "S1.pptx"
+    assert site.service_slides("national") != site.national_slides
+    assert site.service_slides("NATIONAL").name.startswith("NATIONAL-")
 
 
 def _pixels(png: bytes) -> np.ndarray:

@@ -261,6 +261,6 @@ def test_who_gets_care_sheet_holds_only_the_published_columns(written):
     rows = list(ws.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(run.breakdowns)
     shown = run.breakdowns.reset_index(drop=True)
-    for row, (_, b) in zip(rows, shown.iterrows()):
-        assert (row[6], row[7]) == (b["numerator_shown"], b["denominator_shown"])  # never the raw counts
+    for cells, (_, b) in zip(rows, shown.iterrows()):
+        assert (cells[6], cells[7]) == (b["numerator_shown"], b["denominator_shown"])  # never the raw counts
 

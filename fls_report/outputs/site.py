@@ -11,6 +11,7 @@ title no other page has.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import re
 from dataclasses import dataclass
@@ -95,6 +96,27 @@ class Site:
 
     def service(self, code: str) -> Path:
         return self.root / "services" / f"{safe_name(code)}.html"
+
+    @property
+    def national_slides(self) -> Path:
+        return self.slides / f"{NATIONAL_PACK_STEM}.pptx"
+
+    def service_slides(self, code: str) -> Path:
+        return self.slides / pack_file_name(code)
+
+
+#: The national slide pack is ``national.pptx`` beside the service packs.
+NATIONAL_PACK_STEM = "national"
+
+
+def pack_file_name(code: str) -> str:
+    """A service's slide pack: ``<safe code>.pptx`` (:func:`fls_report.io.safe_name`); a code that
+    would take the national pack's name (``national``, in any case) gets the hashed form, so no
+    service overwrites it."""
+    name = safe_name(code)
+    if name.lower() == NATIONAL_PACK_STEM:
+        name = f"{name}-{hashlib.sha256(code.encode('utf-8')).hexdigest()[:8]}"
+    return f"{name}.pptx"
 
 
 @lru_cache(maxsize=1)

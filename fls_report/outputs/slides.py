@@ -21,7 +21,6 @@ Conventions
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import math
 import zipfile
@@ -45,7 +44,7 @@ from pptx.util import Emu, Inches, Pt
 
 from fls_report import charts
 from fls_report.breakdowns import GROUPS as BREAKDOWN_GROUPS
-from fls_report.io import safe_name, write_bytes_atomic
+from fls_report.io import write_bytes_atomic
 from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, NATIONAL, RECORD_KPIS
 from fls_report.report import KPI_NUMBERS, TREND_KPIS
 from fls_report.run import Run
@@ -102,8 +101,6 @@ RUN_CHART_GROUPS: tuple[tuple[str, ...], ...] = (tuple(TREND_KPIS[:6]), tuple(TR
 MAX_FIELDS_NAMED = 6
 #: Service names are shortened to this many characters where space is tight (source line, status box).
 SHORT_NAME_CHARS = 60
-#: The national pack is ``national.pptx`` beside the service packs.
-NATIONAL_FILE_STEM = "national"
 #: How many of KPI3–KPI11 the closing slide names as starting points.
 WEAKEST = 3
 
@@ -963,12 +960,3 @@ def write_pack(presentation: Presentation, path: str | Path) -> Path:
     """Write a pack to ``path`` atomically (:func:`fls_report.io.write_bytes_atomic`: a temporary
     file beside it, then ``os.replace``), byte-identical for the same content."""
     return write_bytes_atomic(path, pack_bytes(presentation))
-
-
-def pack_file_name(code: str) -> str:
-    """``<safe code>.pptx`` (:func:`fls_report.io.safe_name`); a code that would take the national
-    pack's name (``national``, in any case) gets the hashed form, so no service overwrites it."""
-    name = safe_name(code)
-    if name.lower() == NATIONAL_FILE_STEM:
-        name = f"{name}-{hashlib.sha256(code.encode('utf-8')).hexdigest()[:8]}"
-    return f"{name}.pptx"

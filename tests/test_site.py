@@ -312,6 +312,28 @@ def test_pages_skip_only_nbconverts_reserialising_pass():
     assert 'alt="A funnel plot"' in ours and "No description has been provided" not in ours
 
 
+def test_pages_validate_the_notebook_once_and_still_refuse_an_invalid_one(monkeypatch):
+    """nbconvert validates after each of its preprocessors; ours validates once, after the last,
+    which gives the same page and still stops at a notebook that breaks the schema."""
+    import pytest
+
+    exporter = website._exporter()
+    validations = []
+    real = exporter._validate_preprocessor
+    monkeypatch.setattr(exporter, "_validate_preprocessor", lambda *a: validations.append(1) or real(*a))
+    page = website.notebook_html(notebook(), MANIFEST, "National report", 0)
+    assert len(validations) == 1
+    validations.clear()
+    monkeypatch.setattr(exporter, "optimistic_validation", False)
+    assert website.notebook_html(notebook(), MANIFEST, "National report", 0) == page
+    assert len(validations) == len(exporter._preprocessors) > 1
+    monkeypatch.setattr(exporter, "optimistic_validation", True)
+    broken = notebook()
+    broken.cells[1].outputs[0]["output_type"] = "not an output"
+    with pytest.raises(nbformat.ValidationError):
+        website.notebook_html(broken, MANIFEST, "National report", 0)
+
+
 def test_the_tables_workbook_keeps_text_text_and_numbers_numbers(tmp_path):
     """A service named like a formula stays a name in the tables workbook (never a formula Excel
     would run), codes stay text, and numbers are numbers."""

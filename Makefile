@@ -11,7 +11,7 @@ DEMO_2017_DATA := data/synthetic-2017/fls_extract_2017.csv data/synthetic-2017/s
 DEMO_WEBTOOL_DATA := data/synthetic-webtool/services.csv
 
 .DEFAULT_GOAL := help
-.PHONY: help install report report-2017 report-webtool demo-data test test-fast bench clean
+.PHONY: help install report report-2017 report-webtool demo-data test test-fast bench bench-against clean
 
 ## help: list the targets
 help:
@@ -63,6 +63,10 @@ test-fast: $(STAMP)
 ## bench: time the builds (demo against the naive way, scale, 1M-record compute, rebuilds); writes benchmarks/results.md
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+## bench-against: time the demo pages against another commit, alternating in pairs (REF=<commit>, RUNS=4)
+bench-against: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --against $(REF) --runs $(or $(RUNS),4)
 
 ## clean: remove the demo outputs and synthetic data (keeps .venv)
 clean:

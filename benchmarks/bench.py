@@ -22,6 +22,13 @@ is the peak of the summed resident set sizes of the command and all its descenda
 kernels, pandoc), sampled every 0.1 s.
 
 Usage: ``python benchmarks/bench.py [--runs 3] [--only demo,compute] [--quick] [--out FILE]``.
+
+``--against REF`` (``make bench-against REF=<commit>``) answers a narrower question: is this
+checkout's demo pages build faster or slower than commit ``REF``'s, on this machine now? The two
+builds alternate in pairs on the same synthetic data (REF's code from a temporary git worktree),
+and it prints each pair's ratio and their median. The machine's speed drifts by more than most
+changes, from minute to minute and day to day, so a pair measured side by side says more than a
+ratio of medians taken on another day. It writes nothing to ``results.md``.
 """
 
 from __future__ import annotations
@@ -325,6 +332,46 @@ def table(results: list[Result]) -> list[str]:
     return lines
 
 
+def against(ref: str, rounds: int, scratch: Path, quick: bool) -> list[str]:
+    """Our demo pages build (``build --force --formats html``) with commit ``ref``'s code and with
+    this checkout's, alternating (ref first in even rounds, this checkout first in odd ones), on
+    one synthetic demo; the lines of :func:`pair_summary`."""
+    worktree = scratch / "against"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(worktree), ref],
+                   check=True, capture_output=True)
+    try:
+        label = subprocess.run(["git", "-C", str(worktree), "log", "-1", "--format=%h %s"], check=True,
+                               capture_output=True, text=True).stdout.strip()[:72]
+        folder = scratch / "demo"
+        folder.mkdir()
+        params = synth(folder, 6 if quick else 38, 1500 if quick else 18356)
+        code = {"ref": {"PYTHONPATH": str(worktree)}, "this": {"PYTHONPATH": str(REPO)}}
+        seconds: dict[str, list[float]] = {"ref": [], "this": []}
+        for round_ in range(rounds):
+            for which in ("ref", "this") if round_ % 2 == 0 else ("this", "ref"):
+                shutil.rmtree(folder / "out", ignore_errors=True)
+                seconds[which].append(timed([FLS, "build", str(params), "--force", "--formats", "html"], folder,
+                                            env=code[which]).seconds)
+                print(f"round {round_ + 1}: {which} {seconds[which][-1]:.1f} s", file=sys.stderr, flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(worktree)], capture_output=True)
+    return [f"Demo pages, this checkout against {label}:", *pair_summary(seconds["ref"], seconds["this"])]
+
+
+def pair_summary(ref: list[float], this: list[float]) -> list[str]:
+    """One line per pair (seconds and ref ÷ this: above 1 when this checkout is faster), then the
+    median of the pairs' ratios and of each side's seconds."""
+    ratios = [r / t for r, t in zip(ref, this, strict=True)]
+    lines = [f"- pair {i}: ref {r:.1f} s, this {t:.1f} s, ratio {q:.3f}"
+             for i, (r, t, q) in enumerate(zip(ref, this, ratios), start=1)]
+    median = statistics.median(ratios)
+    verdict = "faster" if median > 1 else "slower" if median < 1 else "as fast"
+    lines.append(f"Median of the pairs' ratios: {median:.3f} (this checkout {verdict} by "
+                 f"{abs(median - 1) * 100:.1f}%); medians ref {statistics.median(ref):.1f} s, "
+                 f"this {statistics.median(this):.1f} s; {sum(q > 1 for q in ratios)} of {len(ratios)} pairs faster.")
+    return lines
+
+
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -351,12 +398,18 @@ def main() -> int:
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results.md"))
     parser.add_argument("--naive", metavar="PARAMS", help=argparse.SUPPRESS)
     parser.add_argument("--read-xlsx", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--against", metavar="REF", help="time the demo pages against commit REF, in pairs "
+                        "(--runs pairs; prints, writes nothing)")
     args = parser.parse_args()
     if args.naive:  # the measured child of the naive scenario
         naive_build(Path.cwd(), Path(args.naive))
         return 0
     if args.read_xlsx:  # the measured child of the reading scenario
         read_xlsx_files(args.read_xlsx[0], Path(args.read_xlsx[1]))
+        return 0
+    if args.against:
+        with tempfile.TemporaryDirectory(prefix="fls-bench-") as scratch:
+            print("\n".join(against(args.against, args.runs, Path(scratch), args.quick)))
         return 0
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="fls-bench-") as scratch:

@@ -27,8 +27,9 @@ import pandas as pd
 
 PACKAGE = Path(__file__).resolve().parent
 
-#: The tables a report kind reads (``tables/<name>.csv``), and which rows: "all", or "own" (the
-#: rows of the service, its nation and the national level) — see :func:`content_hash`.
+#: The tables a report kind reads (``tables/<name>.csv``), and which rows: "own" (the rows of the
+#: service, its nation and the national level), "own+counts" (those and every service's KPI
+#: counts), or a slice shared by every report (:data:`SHARED_RULES`) — see :func:`content_hash`.
 SLICES: dict[str, dict[str, str]] = {
     "national": {"kpi_results": "all", "monthly_kpis": "national", "run_chart_signals": "national",
                  "case_mix": "national", "eighty_fifty_eighty_summary": "all", "funnel_summary": "all",
@@ -76,10 +77,9 @@ class TableCache:
 
     def slice_bytes(self, name: str, rule: str, codes: set[str]) -> bytes:
         """What a report's hash takes from table ``name``: its columns and the rows ``rule`` picks
-        for a report of ``codes``. A slice that is the same for every report is
-        read once per build; a report's own rows are taken as a 64-bit hash each
-        (``pandas.util.hash_pandas_object``, the same in every process), so a build does not write
-        out the same table again for every report."""
+        for a report of ``codes``. A slice that is the same for every report (:data:`SHARED_RULES`)
+        is written out once per build; a report's own rows are taken as a 64-bit hash each
+        (``pandas.util.hash_pandas_object``, the same in every process), hashed once per table."""
         if rule in SHARED_RULES:
             if (name, rule) not in self._shared:
                 self._shared[name, rule] = _rows(self.frame(name), rule).to_csv(index=False).encode()

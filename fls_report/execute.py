@@ -256,8 +256,15 @@ RESET_TAG = "fls-report-reset"
 
 def with_reset_cell(notebook: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     """The notebook with a first cell that clears the warm kernel's namespace and moves it to
-    ``cwd`` (a kernel's working folder is fixed when it starts, and it serves many notebooks)."""
-    cell = nbformat.v4.new_code_cell(f"get_ipython().reset(new_session=True)\nimport os\nos.chdir({str(cwd)!r})")
+    ``cwd`` (a kernel's working folder is fixed when it starts, and it serves many notebooks).
+
+    The reset ends with a full garbage collection, which walks every object still alive: the
+    modules a report imported and the caches kept from report to report (backdrops, text). The
+    cell then freezes what survived out of the collector (as :data:`WARM_UP_CODE` does after the
+    imports), so each report's collection walks only what the report before it left.
+    """
+    cell = nbformat.v4.new_code_cell("get_ipython().reset(new_session=True)\nimport gc, os\ngc.collect()\ngc.freeze()\n"
+                                     f"os.chdir({str(cwd)!r})")
     cell.metadata["tags"] = [RESET_TAG]
     cell["id"] = RESET_TAG
     notebook.cells.insert(0, cell)

@@ -47,10 +47,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator
 
+from fls_report.charts.canvas import Canvas
 from fls_report.charts.png import _png_bytes
 from fls_report.charts.style import DPI
 
@@ -275,7 +275,7 @@ def _png_over_backdrop(figure: Figure, changing: Sequence, key: str) -> bytes:
     the same whether or not the backdrop was already cached.
     """
     figure.set_dpi(DPI)
-    canvas = FigureCanvasAgg(figure)
+    canvas = Canvas(figure)
     pixels = _BACKDROPS.get(key)
     if pixels is None:
         visible = [artist.get_visible() for artist in changing]

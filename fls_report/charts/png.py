@@ -7,9 +7,9 @@ import io
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from fls_report.charts.canvas import Canvas
 from fls_report.charts.style import DPI
 
 #: zlib level for the PNGs: level 3 writes them in about half the time of the default (6), and
@@ -24,7 +24,7 @@ _WHITE = np.frombuffer(bytes([255, 255, 255, 255]), dtype=np.uint32)[0]
 def _png(figure: Figure) -> bytes:
     """The whole figure drawn at :data:`DPI`, as PNG bytes (see :func:`_png_bytes`)."""
     figure.set_dpi(DPI)
-    canvas = FigureCanvasAgg(figure)
+    canvas = Canvas(figure)
     canvas.draw()
     return _png_bytes(np.asarray(canvas.buffer_rgba()))
 

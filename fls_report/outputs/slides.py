@@ -31,7 +31,6 @@ from typing import Iterable, Sequence
 import matplotlib.style
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.transforms import Bbox
 from PIL import Image
 from pptx import Presentation
@@ -43,6 +42,7 @@ from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Emu, Inches, Pt
 
 from fls_report import charts
+from fls_report.charts.canvas import Canvas
 from fls_report.breakdowns import GROUPS as BREAKDOWN_GROUPS
 from fls_report.io import write_bytes_atomic
 from fls_report.kpis import EIGHTY_FIFTY_EIGHTY, NATIONAL, RECORD_KPIS
@@ -169,7 +169,7 @@ def _png(chart: charts.Chart, dpi: int = PNG_DPI, scale: float = 1.0) -> bytes:
         figure.set_size_inches(size * scale)
         figure.set_dpi(drawn_dpi)
         with matplotlib.style.context(["default", charts.STYLE]):
-            canvas = FigureCanvasAgg(figure)
+            canvas = Canvas(figure)
             if engine is not None:
                 _fit_legends(figure, canvas.get_renderer())
                 engine.execute(figure)  # what a draw would do first, on the renderer it will use

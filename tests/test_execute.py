@@ -69,20 +69,6 @@ def test_warm_up_freezes_the_imports_in_the_kernel_and_here(warm, tmp_path):
     assert printed(done) == ["True True\n"]
 
 
-def test_what_a_report_leaves_alive_is_frozen_by_the_next_reports_reset(warm, tmp_path):
-    """A report's objects that outlive it (a module's cache) leave the collector at the next
-    reset, so later resets' full collections do not walk them again; its garbage is collected."""
-    keep = ("import gc, sys, weakref\nclass Kept: pass\n"
-            "sys.modules['fls_test_cache'] = kept = Kept()\nkept.cycle = kept\n"
-            "class Garbage: pass\ngarbage = Garbage(); garbage.cycle = garbage\n"
-            "sys.modules['fls_test_garbage_ref'] = weakref.ref(garbage)\n"
-            "print(any(o is kept for o in gc.get_objects()))")
-    check = ("import gc, sys\nkept = sys.modules.pop('fls_test_cache')\n"
-             "print(any(o is kept for o in gc.get_objects()), sys.modules.pop('fls_test_garbage_ref')() is None)")
-    assert printed(execute(notebook(keep), tmp_path)) == ["True\n"]
-    assert printed(execute(notebook(check), tmp_path)) == ["False True\n"]
-
-
 def test_a_failed_report_gets_a_new_kernel_and_client(warm, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="ZeroDivisionError"):
         execute(notebook("1 / 0"), tmp_path)

@@ -336,10 +336,11 @@ def assert_drawn_as_whole(drawn: list[charts.Chart]) -> None:
 
 @pytest.fixture()
 def fresh_backdrops(monkeypatch):
-    """Empty backdrop caches (pixels and reused figures) for the test (the module's own are left as
+    """Empty backdrop caches (pixels, reused figures and kept grids) for the test (the module's own are left as
     they were)."""
     monkeypatch.setattr(backdrop, "_BACKDROPS", type(backdrop._BACKDROPS)())
     monkeypatch.setattr(backdrop, "_SKELETONS", type(backdrop._SKELETONS)())
+    monkeypatch.setattr(backdrop, "_GRIDS", type(backdrop._GRIDS)())
     return backdrop
 
 

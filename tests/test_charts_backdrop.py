@@ -17,13 +17,15 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.ticker import AutoMinorLocator, FixedLocator
 
 from fls_report import charts
 from fls_report.charts import backdrop
 from fls_report.kpis import KPI_NAMES
-from test_charts import (EWNI, FUNNEL_NAMES, THRESHOLD_PCT, _full_draw, _pixels, _tte_rows,  # noqa: F401
-                         assert_drawn_as_whole, fields, fresh_backdrops, grid_funnels, results, tte, tte_summary_of,
-                         with_over)
+from fls_report.stats import p_chart as stats_p_chart
+from test_charts import (EWNI, FUNNEL_NAMES, THRESHOLD_PCT, _full_draw, _months, _pixels, _tte_rows,  # noqa: F401
+                         assert_drawn_as_whole, fields, fresh_backdrops, grid_funnels, p_frame, p_frames,
+                         reference_monthly, results, run_inputs, run_points, tte, tte_summary_of, with_over)
 
 
 @pytest.fixture(scope="module")
@@ -364,6 +366,175 @@ def test_a_backdrop_function_must_be_module_level():
 
     with pytest.raises(TypeError, match="module-level function"):
         backdrop.reused(local)
+
+
+# --------------------------------------------------------------------------------------------
+# A figure of empty panels kept and lent again (run charts and p-charts)
+
+
+def _p_frames(months: int, high: int) -> dict:
+    """Two p-charts over ``months`` months: the first noise with month ``high`` far above its
+    limits (no runs signal), the second a shift (a runs signal: a framed panel)."""
+    x = np.array([23.0, 27.0] * (months // 2))
+    x[high] = 45.0
+    first = stats_p_chart(x, np.full(months, 50.0))
+    second = stats_p_chart(np.array([20.0] * (months // 2) + [30.0] * (months - months // 2)), np.full(months, 50.0))
+    for frame in (first, second):
+        frame.insert(0, "month", _months(months))
+    return {"KPI4": first, "KPI6": second}
+
+
+def _grid_charts(run_inputs, run_points, reference_monthly) -> list:
+    """Calls drawing run charts and p-charts that differ in what a kept panel could carry over:
+    signal frames and titles, zoomed axes, diamonds, a reference line, 24 months (tilted labels)
+    and 12 (level), another name."""
+    monthly, signals, explanations = run_inputs
+    kpis = ["KPI4", "KPI6", "KPI11"]
+    return [
+        lambda: charts.run_charts(monthly, signals, "S1", kpis, explanations, name="Alpha", points=run_points),
+        lambda: charts.run_charts(monthly, None, "S1", kpis, {}, name="Beta"),
+        lambda: charts.run_charts(monthly, signals, "S1", kpis, explanations, reference=reference_monthly),
+        lambda: charts.run_charts(monthly.assign(pct=monthly["pct"] / 4), signals, "S1", kpis, explanations),
+        lambda: charts.run_charts(monthly, signals.assign(signal=False, shift=False), "S1", kpis, explanations),
+        lambda: charts.run_charts(monthly[monthly["month"] < "2017"], signals, "S1", kpis, explanations),
+        lambda: charts.run_charts(monthly, signals, "S1", kpis, explanations, name="Alpha", points=run_points),
+        lambda: charts.p_chart_grid(_p_frames(24, 4), name="Alpha"),
+        lambda: charts.p_chart_grid(_p_frames(12, 7), name="Beta"),
+        lambda: charts.p_chart_grid({"KPI4": _p_frames(12, 2)["KPI6"], "KPI6": _p_frames(12, 9)["KPI4"]}),
+        lambda: charts.p_chart_grid(_p_frames(24, 4), name="Alpha"),
+    ]
+
+
+def _drawn(chart) -> tuple:
+    return chart.to_png(), repr(chart.figure), chart.alt, chart.caption
+
+
+def test_run_charts_and_p_charts_on_a_kept_grid_are_their_fresh_drawings(run_inputs, run_points, reference_monthly,
+                                                                         fresh_backdrops):
+    """Each chart, drawn on the panels the chart before it left (restored), has exactly the
+    pixels, size and words of the same chart on a figure built for it."""
+    calls = _grid_charts(run_inputs, run_points, reference_monthly)
+    kept, figures = [], []
+    for call in calls:
+        chart = call()
+        figures.append(id(chart.figure))
+        kept.append(_drawn(chart))
+        del chart
+    # A chart whose layout differs (a legend row more for the reference, a runs label a line
+    # longer) has a figure of its own; the others draw on the figure the one before them left.
+    assert [figures.index(f) for f in figures] == [0, 1, 0, 0, 0, 0, 0, 7, 8, 8, 7], [figures.index(f) for f in figures]
+    for call, drawn in zip(calls, kept):
+        backdrop._GRIDS.clear()  # nothing kept: a figure built for this chart
+        assert _drawn(call()) == drawn
+
+
+GRID = dict(n_panels=2, n_cols=2, panel_height_in=1.2, title_lines=1, panel_title_lines=1, status_lines=0,
+            bottom_extra_in=0.3)
+
+
+def _plain_use(parts) -> tuple:
+    """What a chart that sets little would draw on a grid: titles, a line in the cycle's colours
+    and minor ticks on one axis, and the figure's repr before drawing (an executed notebook keeps it)."""
+    from fls_report.charts.style import _house_style
+
+    with _house_style():
+        for ax in parts.axes:
+            ax.set_title("Panel")
+            ax.plot([0, 1], [0.2, 0.8])
+            ax.yaxis.set_minor_locator(AutoMinorLocator())
+        parts.figure.suptitle("Figure")
+        shown = repr(parts.figure)
+        return shown, charts.Chart(figure=parts.figure, alt="", caption="").to_png()
+
+
+def test_restoring_a_kept_grid_undoes_whatever_a_chart_changed(fresh_backdrops):
+    """Everything :class:`_PanelAsBuilt` puts back, changed by one chart, is gone for the next:
+    a chart that sets only its titles and lines draws what it draws on a figure built for it."""
+    from fls_report.charts.layout import _grid_layout
+    from fls_report.charts.style import _house_style
+
+    with _house_style():
+        parts = backdrop.kept_grid(_grid_layout, **GRID)
+    figure = parts.figure
+    for ax in parts.axes:
+        ax.plot([0, 1], [5, 6])
+        ax.scatter([0.5], [5.5])
+        ax.annotate("label", (0.5, 5.5))
+        ax.set_title("Was here", color="red", fontsize=16, fontweight="bold", fontstyle="italic", pad=20, y=1.1,
+                     x=0.3, loc="left")
+        ax.set_title("Centre", loc="center")
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_edgecolor("red")
+            spine.set_linewidth(3)
+        ax.grid(True, which="both")
+        ax.set_xlim(-3, 9)
+        ax.set_ylim(2, 8)
+        ax.set_xticks([0, 4], ["a", "b"])
+        ax.xaxis.set_minor_locator(FixedLocator([0.25, 0.75]))
+        ax.xaxis.set_minor_formatter("{x:.2f}")
+        ax.set_xlabel("x")
+        ax.set_ylabel("%")
+        ax.set_prop_cycle(color=["red"])
+        ax.legend(["one"])
+    parts.axes[1].set_axis_off()
+    parts.axes[0].set_visible(False)
+    figure.suptitle("Title")
+    figure.legend(["a line"])
+    figure.text(0.5, 0.5, "words")
+    figure.set_dpi(300)
+    chart = backdrop.lend_grid(charts.Chart(figure=figure, alt="", caption=""))
+    del chart
+    with _house_style():
+        again = backdrop.kept_grid(_grid_layout, **GRID)
+    assert again.figure is figure
+    reused = _plain_use(again)
+    backdrop._GRIDS.clear()
+    with _house_style():
+        fresh = backdrop.kept_grid(_grid_layout, **GRID)
+    assert fresh.figure is not figure and _plain_use(fresh) == reused
+
+
+def test_a_kept_grid_is_not_lent_while_its_chart_is_alive(run_inputs, fresh_backdrops):
+    monthly, signals, explanations = run_inputs
+    first = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations)
+    png = first.to_png()
+    second = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations, name="Beta")
+    assert second.figure is not first.figure and first.to_png() == png and second.to_png() != png
+    figure = first.figure
+    del first
+    third = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations)
+    assert third.figure is figure and third.to_png() == png
+    other = charts.run_charts(monthly, signals, "S1", ["KPI4"], explanations)  # another layout: its own figure
+    assert other.figure is not figure and len(backdrop._GRIDS) == 2
+
+
+def test_a_kept_grid_that_a_chart_left_changed_beyond_restoring_is_built_again(run_inputs, fresh_backdrops):
+    """What restoring cannot undo (here a panel moved) shows in the figure's layout digest: the
+    figure is dropped and a new one built, rather than lent with the change."""
+    monthly, signals, explanations = run_inputs
+    first = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations)
+    png, figure = first.to_png(), first.figure
+    first.figure.axes[0].set_position([0.1, 0.1, 0.3, 0.3])
+    del first
+    again = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations)
+    assert again.figure is not figure and again.to_png() == png
+    assert [kept.figure for kept in backdrop._GRIDS.values()] == [again.figure]
+
+
+def test_a_grid_whose_chart_failed_is_not_lent_again(fresh_backdrops):
+    """A call that fails between taking the grid and lending it keeps it: whatever it drew stays."""
+    parts = backdrop.kept_grid(_small_backdrop, top=10.0)
+    parts.ax.plot([0, 1], [1, 0])  # then the chart fails: never lent to a chart
+    assert backdrop.kept_grid(_small_backdrop, top=10.0).figure is not parts.figure
+
+
+def test_a_kept_grid_function_must_be_module_level():
+    def local():
+        return _small_backdrop(1.0)
+
+    with pytest.raises(TypeError, match="module-level function"):
+        backdrop.kept_grid(local)
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from fls_report.charts.backdrop import kept_grid, lend_grid
 from fls_report.charts.chart import Chart, ChartData, _empty, _has_rows
 from fls_report.charts.layout import (GRID_STATUS_WIDTH, GRID_TITLE_WIDTH, _LEGEND_ROW_IN, _frame, _grid_layout,
                                       _grid_legend, _grid_title, _month_axis, _panel_label, _panel_title,
@@ -120,8 +121,8 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     statuses = {k: _run_status(_signal_row(signals, code, k)) for k in kpi_ids}
     titles = {k: _plain(_wrap(_kpi_title(k, kpi_names), 27)) + "\n" + _wrap(statuses[k], 27) for k in kpi_ids}
     n_handles = 2 + int(bool(ref_values)) + 2  # at most: the signal frame and the shift's diamonds
-    layout = _grid_layout(
-        len(kpi_ids), n_cols, 1.75, title_lines=1,
+    layout = kept_grid(
+        _grid_layout, n_panels=len(kpi_ids), n_cols=n_cols, panel_height_in=1.75, title_lines=1,
         panel_title_lines=max(t.count("\n") + 1 for t in titles.values()), status_lines=0,
         bottom_extra_in=math.ceil(n_handles / 3) * _LEGEND_ROW_IN + 0.1, xlabel=False,
     )
@@ -236,7 +237,7 @@ def run_charts(monthly: pd.DataFrame, signals: pd.DataFrame | None, code: str, k
     if not shift_drawn:
         table = table.drop(columns="On the longest run (a shift)")
     data = ChartData(caption=f"{title}: the monthly percentage and the median of each KPI", table=table)
-    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)
+    return lend_grid(Chart(figure=layout.figure, alt=alt, caption=caption, data=data))
 
 
 def _run_status(row: pd.Series | None) -> str:
@@ -336,8 +337,8 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
     signals = [kpi_id for kpi_id, (_, signal) in runs_labels.items() if signal]
     runs_lines = max(_wrap(text, GRID_STATUS_WIDTH).count("\n") + 1 for text, _ in runs_labels.values())
     n_handles = 3 + int(any_outside) + int(bool(signals))
-    layout = _grid_layout(
-        len(panels), n_cols, 1.75, title_lines=1,
+    layout = kept_grid(
+        _grid_layout, n_panels=len(panels), n_cols=n_cols, panel_height_in=1.75, title_lines=1,
         panel_title_lines=max(_wrap(_kpi_title(k, kpi_names), GRID_TITLE_WIDTH).count("\n") + 1 for k, _, _ in panels),
         status_lines=1 + runs_lines, bottom_extra_in=math.ceil(n_handles / 3) * _LEGEND_ROW_IN + 0.1,
         xlabel=False,
@@ -411,7 +412,7 @@ def p_chart_grid(charts: Mapping[str, pd.DataFrame | None] | None, name: str | N
     )
     data = ChartData(caption=f"{title}: each month's percentage, centre line and 3-sigma limits",
                      table=pd.DataFrame(drawn), formats={"Eligible patients": fmt_count})
-    return Chart(figure=layout.figure, alt=alt, caption=caption, data=data)
+    return lend_grid(Chart(figure=layout.figure, alt=alt, caption=caption, data=data))
 
 
 def _p_chart_values(chart: pd.DataFrame) -> dict:

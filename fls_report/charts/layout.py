@@ -154,7 +154,9 @@ def _month_axis(ax, months: Sequence[str]) -> str:
         major = [i for i, number in enumerate(numbers) if number in labelled] or list(x)
     ax.xaxis.set_major_locator(FixedLocator(major))
     _minor_ticks(ax, [i for i in x if i not in set(major)])
-    tilt = {} if len(months) <= 12 else {"rotation": 30, "ha": "right", "rotation_mode": "anchor"}
+    # Both ways given in full: a kept panel (charts.backdrop.kept_grid) has the last chart's tick labels.
+    tilt = ({"rotation": 0, "ha": "center", "rotation_mode": "default"} if len(months) <= 12
+            else {"rotation": 30, "ha": "right", "rotation_mode": "anchor"})
     ax.set_xticklabels([labels[j] for j in major], **tilt)
     ax.set_xlim(-0.5, len(months) - 0.5)
     return words

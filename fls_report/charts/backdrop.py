@@ -223,9 +223,8 @@ class _PanelAsBuilt:
 
     def restore(self) -> None:
         ax = self.ax
-        for artist in list(ax.get_children()):
-            if artist in ax._children:
-                artist.remove()
+        for artist in list(ax._children):  # what was drawn: lines, collections, patches, texts
+            artist.remove()
         if ax.get_legend() is not None:
             ax.get_legend().remove()
         ax.relim()  # the data limits as if nothing had been drawn (autoscaling reads them)

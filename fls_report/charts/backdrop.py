@@ -155,9 +155,7 @@ def reused(build: Callable, **arguments) -> _Skeleton:
     built afresh for the caller. ``build`` must be a module-level function, so that what it
     draws can come from its arguments only.
     """
-    if build.__closure__ is not None or "<locals>" in build.__qualname__:
-        raise TypeError(f"{build.__qualname__}: a backdrop is built by a module-level function")
-    key = _digest(_seeded(build), arguments).hexdigest()
+    key = _figure_key(build, arguments)
     skeleton = _SKELETONS.get(key)
     if skeleton is not None and not skeleton.held():
         skeleton.clear()
@@ -165,18 +163,31 @@ def reused(build: Callable, **arguments) -> _Skeleton:
         return skeleton
     fresh = _Skeleton(key, build(**arguments))
     if skeleton is None:
-        _SKELETONS[key] = fresh
-        while len(_SKELETONS) > BACKDROPS_KEPT:
-            _SKELETONS.popitem(last=False)
+        _keep(_SKELETONS, key, fresh)
     return fresh
+
+
+def _figure_key(build: Callable, arguments: dict) -> str:
+    """The key of the figure ``build(**arguments)`` makes: ``build``'s name and ``arguments``.
+    ``build`` must be a module-level function, so that what it draws can come from them only."""
+    if build.__closure__ is not None or "<locals>" in build.__qualname__:
+        raise TypeError(f"{build.__qualname__}: a kept figure is built by a module-level function")
+    return _digest(_seeded(build), arguments).hexdigest()
+
+
+def _keep(kept: OrderedDict, key: str, item) -> None:
+    """Keep ``item`` under ``key`` as the most recently used, forgetting the least recently used
+    beyond :data:`BACKDROPS_KEPT`."""
+    kept[key] = item
+    while len(kept) > BACKDROPS_KEPT:
+        kept.popitem(last=False)
 
 
 class _KeptGrid:
     """A figure of empty panels a grid function built (``parts``: what it returned), what each
     panel was like then (:class:`_PanelAsBuilt`), and the chart it is lent to."""
 
-    def __init__(self, key: str, parts) -> None:
-        self.key = key
+    def __init__(self, parts) -> None:
         self.parts = parts
         self.figure = parts.figure
         self.dpi = self.figure.dpi
@@ -265,9 +276,7 @@ def kept_grid(build: Callable, **arguments):
     service report). If the restored figure differs from the figure as built in anything
     :func:`_layout` sees, or the kept one is still lent, a new one is built.
     """
-    if build.__closure__ is not None or "<locals>" in build.__qualname__:
-        raise TypeError(f"{build.__qualname__}: a kept grid is built by a module-level function")
-    key = _digest(_seeded(build), arguments).hexdigest()
+    key = _figure_key(build, arguments)
     kept = _GRIDS.get(key)
     if kept is not None and not kept.held():
         _GRIDS.move_to_end(key)
@@ -276,12 +285,10 @@ def kept_grid(build: Callable, **arguments):
             return kept.parts
         del _GRIDS[key]
         kept = None
-    fresh = _KeptGrid(key, build(**arguments))
+    fresh = _KeptGrid(build(**arguments))
     if kept is None:
         fresh.lent = True
-        _GRIDS[key] = fresh
-        while len(_GRIDS) > BACKDROPS_KEPT:
-            _GRIDS.popitem(last=False)
+        _keep(_GRIDS, key, fresh)
     return fresh.parts
 
 

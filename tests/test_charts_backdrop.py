@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import inspect
+import weakref
 from types import SimpleNamespace
 
 import numpy as np
@@ -520,6 +521,34 @@ def test_a_kept_grid_that_a_chart_left_changed_beyond_restoring_is_built_again(r
     again = charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations)
     assert again.figure is not figure and again.to_png() == png
     assert [kept.figure for kept in backdrop._GRIDS.values()] == [again.figure]
+
+
+def test_a_kept_figure_holds_no_renderer_once_drawn(run_inputs, grid_funnels, fresh_backdrops, monkeypatch):
+    """A kept figure outlives its chart; the renderer that drew it (five bytes a pixel) must not:
+    neither its canvas nor its texts (which remember the renderer that measured them) keep it."""
+    from fls_report.charts import canvas
+
+    made = []
+    get_renderer = canvas.Canvas.get_renderer
+
+    def recorded(self):
+        renderer = get_renderer(self)
+        made.append(weakref.ref(renderer))
+        return renderer
+
+    monkeypatch.setattr(canvas.Canvas, "get_renderer", recorded)
+    monthly, signals, explanations = run_inputs
+    tables, curves = grid_funnels
+    drawn = [charts.run_charts(monthly, signals, "S1", ["KPI4", "KPI6"], explanations),
+             charts.p_chart_grid(_p_frames(12, 4), name="Alpha"),
+             charts.funnel_grid(tables, curves, highlight="E")]
+    kept = [chart.figure for chart in drawn]
+    assert all(figure in canvas.KEPT_FIGURES for figure in kept)
+    for chart in drawn:
+        chart.to_png()
+    gc.collect()
+    assert made and all(renderer() is None for renderer in made)
+    assert [type(figure.canvas).__name__ for figure in kept] == ["Canvas"] * 3  # drawn, kept, without a renderer
 
 
 def test_a_grid_whose_chart_failed_is_not_lent_again(fresh_backdrops):

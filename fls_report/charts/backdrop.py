@@ -58,7 +58,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator
 
-from fls_report.charts.canvas import Canvas
+from fls_report.charts.canvas import KEPT_FIGURES, Canvas
 from fls_report.charts.png import _png_bytes
 from fls_report.charts.style import DPI
 
@@ -125,6 +125,7 @@ class _Skeleton:
         self.key = key
         self.parts = parts
         self.figure = parts.figure
+        KEPT_FIGURES.add(self.figure)
         self.dpi = self.figure.dpi  # drawing sets it to DPI; a figure lent again must look as built
         self.layout = _layout_digest(self.figure, ())
         self.lessee = None
@@ -190,6 +191,7 @@ class _KeptGrid:
     def __init__(self, parts) -> None:
         self.parts = parts
         self.figure = parts.figure
+        KEPT_FIGURES.add(self.figure)
         self.dpi = self.figure.dpi
         self.panels = [_PanelAsBuilt(ax) for ax in self.figure.axes]
         self.layout = _layout_digest(self.figure, ())
@@ -416,24 +418,26 @@ def _png_over_backdrop(figure: Figure, changing: Sequence, key: str) -> bytes:
     """
     figure.set_dpi(DPI)
     canvas = Canvas(figure)
-    pixels = _BACKDROPS.get(key)
-    if pixels is None:
-        visible = [artist.get_visible() for artist in changing]
+    try:
+        pixels = _BACKDROPS.get(key)
+        if pixels is None:
+            visible = [artist.get_visible() for artist in changing]
+            for artist in changing:
+                artist.set_visible(False)
+            try:
+                canvas.draw()
+            finally:
+                for artist, was in zip(changing, visible):
+                    artist.set_visible(was)
+            pixels = np.array(canvas.buffer_rgba(), copy=True)
+            _keep(_BACKDROPS, key, pixels)
+        else:
+            _BACKDROPS.move_to_end(key)
+        renderer = canvas.get_renderer()
+        np.asarray(renderer.buffer_rgba())[...] = pixels
         for artist in changing:
-            artist.set_visible(False)
-        try:
-            canvas.draw()
-        finally:
-            for artist, was in zip(changing, visible):
-                artist.set_visible(was)
-        pixels = np.array(canvas.buffer_rgba(), copy=True)
-        _BACKDROPS[key] = pixels
-        while len(_BACKDROPS) > BACKDROPS_KEPT:
-            _BACKDROPS.popitem(last=False)
-    _BACKDROPS.move_to_end(key)
-    renderer = canvas.get_renderer()
-    np.asarray(renderer.buffer_rgba())[...] = pixels
-    for artist in changing:
-        if artist.get_visible():
-            artist.draw(renderer)
-    return _png_bytes(np.asarray(renderer.buffer_rgba()))
+            if artist.get_visible():
+                artist.draw(renderer)
+        return _png_bytes(np.asarray(renderer.buffer_rgba()))
+    finally:
+        canvas.release()

@@ -20,10 +20,13 @@ plain Agg, as before (:data:`CACHED_TEXT`).
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg, get_hinting_flag
+from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
+from matplotlib.text import Text
 
 try:
     from matplotlib.ft2font import RenderMode
@@ -37,6 +40,10 @@ CACHED_TEXT = RenderMode is not None and all(
 
 #: Kept entries above which a cache is emptied and starts again (a build holds a few thousand).
 MAX_ENTRIES = 100_000
+
+#: Figures kept to be drawn on again, by :mod:`~fls_report.charts.backdrop`: after each drawing,
+#: :meth:`Canvas.release` makes their texts forget the renderer.
+KEPT_FIGURES: "weakref.WeakSet[Figure]" = weakref.WeakSet()
 
 _METRICS: dict[tuple, tuple[float, float, float]] = {}
 _LAYOUTS: dict[tuple, list] = {}
@@ -120,3 +127,19 @@ class Canvas(FigureCanvasAgg):
             self.renderer = TextCachingRenderer(w, h, self.figure.dpi)
             self._lastKey = key
         return self.renderer
+
+    def release(self) -> None:
+        """Forget the renderer and its pixel buffers (five bytes a pixel: about 12 MB for a page of
+        run charts), so that a figure kept to be drawn on again (:mod:`~fls_report.charts.backdrop`)
+        does not hold them between drawings; the next drawing makes a new renderer, as it would
+        on a new canvas.
+
+        A text keeps the renderer that last drew or measured it (``Text._renderer``, for measuring
+        itself later), so the texts of a kept figure (:data:`KEPT_FIGURES`) would hold it too:
+        they are told to forget it, as matplotlib itself does when it pickles a text. (Other
+        figures go, their texts and renderer with them, so their texts are not walked.)
+        """
+        if self.figure in KEPT_FIGURES:
+            for text in self.figure.findobj(Text):
+                text._renderer = None
+        self.renderer, self._lastKey = None, None

@@ -25,8 +25,11 @@ def _png(figure: Figure) -> bytes:
     """The whole figure drawn at :data:`DPI`, as PNG bytes (see :func:`_png_bytes`)."""
     figure.set_dpi(DPI)
     canvas = Canvas(figure)
-    canvas.draw()
-    return _png_bytes(np.asarray(canvas.buffer_rgba()))
+    try:
+        canvas.draw()
+        return _png_bytes(np.asarray(canvas.buffer_rgba()))
+    finally:
+        canvas.release()
 
 
 def _png_bytes(rgba: np.ndarray) -> bytes:

@@ -165,6 +165,7 @@ def _png(chart: charts.Chart, dpi: int = PNG_DPI, scale: float = 1.0) -> bytes:
     figure = chart.figure
     size, figure_dpi, engine = figure.get_size_inches().copy(), figure.dpi, figure.get_layout_engine()
     drawn_dpi = dpi / scale
+    canvas = None
     try:
         figure.set_size_inches(size * scale)
         figure.set_dpi(drawn_dpi)
@@ -185,6 +186,8 @@ def _png(chart: charts.Chart, dpi: int = PNG_DPI, scale: float = 1.0) -> bytes:
             figure.savefig(raw, format="rgba", dpi=drawn_dpi, bbox_inches=box)
             return _png_bytes(_rgba(raw.getvalue(), box.width * drawn_dpi, box.height * drawn_dpi), drawn_dpi)
     finally:
+        if canvas is not None:
+            canvas.release()
         figure.set_size_inches(size)
         figure.set_dpi(figure_dpi)
         if figure.get_layout_engine() is not engine:

@@ -19,7 +19,7 @@ from fls_report.kpis import KEY_FIELD_NAMES, NATION_CODES, NATIONAL, RECORD_KPIS
 from fls_report.run import Run, load  # noqa: F401  (notebooks open a run with report.load)
 from fls_report.vocabulary import (BLANK, MIN_USEFUL_POINTS, SUPPRESSED, and_list, band_rule, band_word, completeness_rule, fmt_count, fmt_interval, fmt_pct,
                                    kpi_definition, limits_words, low_numbers_note, p_chart_left_out,
-                                   signal_explanation, status_words, suppressed_note, chi2_words)
+                                   signal_explanation, status_words, suppressed_note, chi2_words, period_words)
 
 KPI_NUMBERS = [f"KPI{i}" for i in range(1, 12)]
 TREND_KPIS = [f"KPI{i}" for i in range(2, 12)]
@@ -102,8 +102,7 @@ def page_header(run: Run, heading: str, lead: str = "") -> Html:
     p = run.params
     return Html(
         f"<h1>{esc(heading)}</h1>"
-        f'<p class="page-meta">{esc(p.title)} · fractures from {p.period_start:%-d %B %Y} to '
-        f"{p.period_end:%-d %B %Y} · data cut-off {p.data_cutoff:%-d %B %Y}</p>"
+        f'<p class="page-meta">{esc(p.title)} · {esc(period_words(p.period_start, p.period_end, p.data_cutoff))}</p>'
         + (f"<p>{esc(lead)}</p>" if lead else "")
     )
 

@@ -40,6 +40,21 @@ SUPPRESSED = "*"
 
 
 # ---------------------------------------------------------------------------------------------
+# Dates
+
+
+def date_words(value) -> str:
+    """A date as every page, slide and PDF says it: "1 January 2016" (from a date or its ISO text)."""
+    return f"{pd.Timestamp(value):%-d %B %Y}"
+
+
+def period_words(period_start, period_end, data_cutoff) -> str:
+    """The audit period and the data cut-off, as each page states them under its title."""
+    return (f"fractures from {date_words(period_start)} to {date_words(period_end)} · "
+            f"data cut-off {date_words(data_cutoff)}")
+
+
+# ---------------------------------------------------------------------------------------------
 # Numbers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ import pytest
 from conftest import EMPTY_CODE, ODD_NAME  # noqa: F401  (ODD_NAME is used inside a pandas query string)
 from fls_report import build as build_module
 from fls_report.build import report_jobs
+from fls_report.vocabulary import period_words
 from fls_report.cli import main
 from fls_report.errors import InputError
 from fls_report.io import safe_name
@@ -159,3 +161,16 @@ def test_a_failing_report_does_not_stop_the_others(small_run, tmp_path, monkeypa
 def test_unknown_service_option_exits_2(small_run, capsys):
     status = main(["build", str(small_run), "--service", "NOPE"])
     assert status == 2 and "unknown service code(s) for --service: NOPE" in capsys.readouterr().err
+
+
+def test_every_page_states_the_period_in_the_same_words(built_site):
+    """The audit period and cut-off under each page's title, in one wording from the run's parameters."""
+    params = json.loads((built_site / "manifest.json").read_text())["params"]
+    period = period_words(params["period_start"], params["period_end"], params["data_cutoff"])
+    assert period.startswith("fractures from ") and "-" not in period.replace("cut-off", "")
+    site = built_site / "site"
+    code = service_codes(built_site)[0]
+    for page in ("index.html", "accessibility.html", "national.html", "data-quality.html",
+                 f"services/{safe_name(code)}.html"):
+        meta = re.search(r'<p class="page-meta">(.*?)</p>', (site / page).read_text()).group(1)
+        assert meta.lower().endswith(html.escape(period).lower()), (page, meta)

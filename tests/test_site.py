@@ -188,7 +188,7 @@ def test_accessibility_statement_says_what_it_must(tmp_path):
         assert words in text, words
     assert "@" not in text  # no invented address
     assert soup.find("footer", class_="provenance").find("a", href="accessibility.html")
-    assert "sha256 " + "ab" * 32 in markup and "data cut-off 2017-06-30" in text
+    assert "sha256 " + "ab" * 32 in markup and "data cut-off 30 June 2017" in text
     written = path.stat().st_mtime_ns
     website.write_accessibility(site, MANIFEST)  # the same page again: left as it was
     assert path.stat().st_mtime_ns == written

@@ -51,3 +51,13 @@ def test_one_wording_for_each_funnel_status_and_band():
 def test_goals_and_p_chart_words():
     assert goals_words() == "KPI2 ≥ 80%, KPI7 ≥ 50% and KPI11 ≥ 80%"
     assert p_chart_left_out(["KPI3", "KPI8"]).startswith("No p-chart for KPI3, KPI8: fewer than 10 months")
+
+
+def test_dates_and_the_period_in_words():
+    from datetime import date
+
+    from fls_report.vocabulary import date_words, period_words
+
+    assert date_words(date(2016, 1, 1)) == date_words("2016-01-01") == "1 January 2016"
+    assert period_words("2016-01-01", date(2016, 12, 31), "2017-06-30") == (
+        "fractures from 1 January 2016 to 31 December 2016 · data cut-off 30 June 2017")

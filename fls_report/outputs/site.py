@@ -34,7 +34,7 @@ from fls_report.io import safe_name, write_bytes_atomic, write_text_atomic
 from fls_report.kpis import DEFAULT_NATIONAL_NAME, KPI_NAMES, in_nation_order
 from fls_report.outputs.workbook import put_text, workbook_bytes, write_workbook
 from fls_report.params import KpiParams
-from fls_report.vocabulary import band_word, fmt_pct, low_numbers_note
+from fls_report.vocabulary import band_word, fmt_pct, low_numbers_note, period_words
 
 if TYPE_CHECKING:
     from fls_report.execute import ReportJob
@@ -310,6 +310,11 @@ def _cell_values(texts: pd.Series, numeric: bool) -> list:
     return [None if t == "" else t for t in texts]
 
 
+def _period_words(params: dict) -> str:
+    """The audit period and data cut-off of a manifest's parameters, in the pages' words."""
+    return period_words(params["period_start"], params["period_end"], params["data_cutoff"])
+
+
 @lru_cache(maxsize=1)
 def _jinja() -> jinja2.Environment:
     return jinja2.Environment(
@@ -331,6 +336,7 @@ def write_index(site: Site, manifest: dict, services: list[dict], pages: list[di
     markup = _jinja().get_template("index.html.j2").render(
         page=page_resources(manifest, "Reports", 0),
         params=manifest["params"],
+        period=_period_words(manifest["params"]),
         services=services,
         any_region=any(s.get("region") for s in services),
         pages=pages,
@@ -353,6 +359,7 @@ def write_accessibility(site: Site, manifest: dict) -> Path:
     markup = _jinja().get_template("accessibility.html.j2").render(
         page=page_resources(manifest, "Accessibility statement", 0),
         params=manifest["params"],
+        period=_period_words(manifest["params"]),
     )
     if site.accessibility.is_file() and site.accessibility.read_text(encoding="utf-8") == markup:
         return site.accessibility

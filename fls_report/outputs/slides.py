@@ -50,7 +50,7 @@ from fls_report.report import KPI_NUMBERS, TREND_KPIS
 from fls_report.run import Run
 from fls_report.vocabulary import (TEST_LEVEL, chi2_words, BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
                                    completeness_rule, fmt_count, fmt_pct, limits_words, low_numbers_note, pct_words,
-                                   signal_explanation, status_meaning, status_words)
+                                   signal_explanation, status_meaning, status_words, date_words)
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -109,13 +109,9 @@ WEAKEST = 3
 # Small helpers
 
 
-def _date(value) -> str:
-    return f"{value:%-d %B %Y}"
-
-
 def _period(run: Run) -> str:
     p = run.params
-    return f"fractures from {_date(p.period_start)} to {_date(p.period_end)}"
+    return f"fractures from {date_words(p.period_start)} to {date_words(p.period_end)}"
 
 
 def _built_at(run: Run) -> dt.datetime:
@@ -715,19 +711,19 @@ def service_pack(run: Run, code: str) -> Presentation:
     p = run.params
     name = str(service["name"])
     prs = _new_presentation(run, f"{name}: {p.title}", f"FLS-DB audit results for {name} ({code})")
-    source = f"{_short(name)} ({code}) · {_period(run)} · data cut-off {_date(p.data_cutoff)}"
+    source = f"{_short(name)} ({code}) · {_period(run)} · data cut-off {date_words(p.data_cutoff)}"
     records = int(service["records"])
     _cover_slide(prs, p.title, name, [
         f"{service['nation']} · service code {code}",
         f"Audit period: {_period(run)}",
-        f"Data cut-off: {_date(p.data_cutoff)}",
+        f"Data cut-off: {date_words(p.data_cutoff)}",
         f"{fmt_count(records)} patients in this report",
     ])
     if records == 0:
         slide = _content_slide(prs, "No records for this service in this period", source)
         _text_box(slide, MARGIN, CONTENT_TOP + Inches(0.05), SLIDE_WIDTH - 2 * MARGIN, Inches(5.4), [
             {"text": f"{name} is in the audit's list of services, but the extract holds no records for it in "
-                     f"this period (fracture from {_date(p.period_start)} to {_date(p.period_end)}, aged 50 or "
+                     f"this period (fracture from {date_words(p.period_start)} to {date_words(p.period_end)}, aged 50 or "
                      "over).", "size": 22},
             {"text": "Its results are blank, so this pack has no tables or charts. The audit's data quality report "
                      "shows any rows from this service that were rejected or out of scope.", "size": 22},
@@ -904,11 +900,11 @@ def national_pack(run: Run) -> Presentation:
     p = run.params
     national_name = run.national_name
     prs = _new_presentation(run, p.title, f"FLS-DB audit results for {national_name}")
-    source = f"{national_name} · {_period(run)} · data cut-off {_date(p.data_cutoff)}"
+    source = f"{national_name} · {_period(run)} · data cut-off {date_words(p.data_cutoff)}"
     services = run.services
     _cover_slide(prs, p.title, f"{national_name}: national results", [
         f"Audit period: {_period(run)}",
-        f"Data cut-off: {_date(p.data_cutoff)}",
+        f"Data cut-off: {date_words(p.data_cutoff)}",
         f"{fmt_count(int(services['records'].sum()))} patients from {int((services['records'] > 0).sum())} of "
         f"{len(services)} fracture liaison services",
     ])

@@ -48,10 +48,14 @@ def date_words(value) -> str:
     return f"{pd.Timestamp(value):%-d %B %Y}"
 
 
+def audit_period_words(period_start, period_end) -> str:
+    """The audit period: "fractures from 1 January 2016 to 31 December 2016"."""
+    return f"fractures from {date_words(period_start)} to {date_words(period_end)}"
+
+
 def period_words(period_start, period_end, data_cutoff) -> str:
-    """The audit period and the data cut-off, as each page states them under its title."""
-    return (f"fractures from {date_words(period_start)} to {date_words(period_end)} · "
-            f"data cut-off {date_words(data_cutoff)}")
+    """The audit period and the data cut-off, as each page and slide states them under its title."""
+    return f"{audit_period_words(period_start, period_end)} · data cut-off {date_words(data_cutoff)}"
 
 
 # ---------------------------------------------------------------------------------------------

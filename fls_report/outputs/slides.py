@@ -50,7 +50,8 @@ from fls_report.report import KPI_NUMBERS, TREND_KPIS
 from fls_report.run import Run
 from fls_report.vocabulary import (TEST_LEVEL, chi2_words, BAND_WORDS, EIGHTY_FIFTY_EIGHTY_WORDS, FUNNEL_STATUSES, MIN_USEFUL_POINTS,
                                    completeness_rule, fmt_count, fmt_pct, limits_words, low_numbers_note, pct_words,
-                                   signal_explanation, status_meaning, status_words, date_words)
+                                   signal_explanation, status_meaning, status_words, audit_period_words,
+                                   date_words, period_words)
 
 # ---------------------------------------------------------------------------------------------
 # Style
@@ -111,7 +112,7 @@ WEAKEST = 3
 
 def _period(run: Run) -> str:
     p = run.params
-    return f"fractures from {date_words(p.period_start)} to {date_words(p.period_end)}"
+    return audit_period_words(p.period_start, p.period_end)
 
 
 def _built_at(run: Run) -> dt.datetime:
@@ -711,7 +712,7 @@ def service_pack(run: Run, code: str) -> Presentation:
     p = run.params
     name = str(service["name"])
     prs = _new_presentation(run, f"{name}: {p.title}", f"FLS-DB audit results for {name} ({code})")
-    source = f"{_short(name)} ({code}) · {_period(run)} · data cut-off {date_words(p.data_cutoff)}"
+    source = f"{_short(name)} ({code}) · {period_words(p.period_start, p.period_end, p.data_cutoff)}"
     records = int(service["records"])
     _cover_slide(prs, p.title, name, [
         f"{service['nation']} · service code {code}",
@@ -900,7 +901,7 @@ def national_pack(run: Run) -> Presentation:
     p = run.params
     national_name = run.national_name
     prs = _new_presentation(run, p.title, f"FLS-DB audit results for {national_name}")
-    source = f"{national_name} · {_period(run)} · data cut-off {date_words(p.data_cutoff)}"
+    source = f"{national_name} · {period_words(p.period_start, p.period_end, p.data_cutoff)}"
     services = run.services
     _cover_slide(prs, p.title, f"{national_name}: national results", [
         f"Audit period: {_period(run)}",
